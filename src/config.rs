@@ -1,0 +1,329 @@
+//! Typed configuration, parsed once from the environment at start-up.
+//!
+//! Every variable of the contract is parsed into its own type here, so the
+//! rest of the app never sees a raw string. A bad value becomes a
+//! [`ConfigError`] naming the variable; `main` prints it and exits with 2.
+
+use std::{collections::HashSet, fmt, net::IpAddr, time::Duration};
+
+use actix_web::cookie::Key;
+
+use crate::origin::Origin;
+
+/// Everything the application needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub host: IpAddr,
+    /// Port to bind; 0 lets the OS choose (tests).
+    pub port: u16,
+    /// Key that encrypts the session cookie and derives room ids.
+    pub secret: Secret,
+    /// Where sessions live.
+    pub store: StoreConfig,
+    /// Idle lifetime of a session in the store.
+    pub session_ttl: Duration,
+    /// How often each socket reloads its session.
+    pub reload_interval: Duration,
+    /// Who may open a socket.
+    pub socket_auth: SocketAuth,
+    /// Origins allowed cross-origin (with credentials) besides same-origin.
+    pub allowed_origins: HashSet<Origin>,
+    /// Whether the session cookie carries the `Secure` flag.
+    pub cookie_secure: bool,
+    /// The `RUST_LOG` filter, already checked to parse.
+    pub log_filter: String,
+}
+
+/// The session cookie's key, and whether it was generated for this process only.
+#[derive(Clone)]
+pub struct Secret {
+    /// At least 64 bytes of key material.
+    pub key: Key,
+    /// True when `SESSION_SECRET` was unset and a random key was made up.
+    pub generated: bool,
+}
+
+/// Which session store to use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded in-memory store; sessions die with the process.
+    Memory,
+    /// Redis at this URL (it may carry credentials: never log it whole).
+    Redis(String),
+}
+
+impl StoreConfig {
+    /// The store's name, for logs (never the URL: it may hold a password).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis(_) => "redis",
+        }
+    }
+}
+
+/// Who may open a WebSocket (`SOCKET_AUTH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketAuth {
+    /// Any visitor; a handshake without a session creates one.
+    Session,
+    /// Only a session that has called `POST /login`.
+    Login,
+}
+
+/// A variable that is set to something we cannot use.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it, for a human.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.var, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The shortest `SESSION_SECRET` accepted, in bytes (the cookie `Key` needs 64).
+pub const MIN_SECRET_LEN: usize = 64;
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// An empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let host = parse_or("HOST", get("HOST"), IpAddr::from([127, 0, 0, 1]), |v| {
+            v.trim().parse().map_err(|_| {
+                format!("expected an IP address such as 127.0.0.1 or 0.0.0.0, got {v:?}")
+            })
+        })?;
+        let port = parse_or("PORT", get("PORT"), 3000, |v| {
+            v.trim()
+                .parse()
+                .map_err(|_| format!("expected a port number from 0 to 65535, got {v:?}"))
+        })?;
+        let store = match get("REDIS_URL") {
+            None => StoreConfig::Memory,
+            Some(url) => {
+                StoreConfig::Redis(parse_redis_url(&url).map_err(|problem| ConfigError {
+                    var: "REDIS_URL",
+                    problem,
+                })?)
+            }
+        };
+        let secret = parse_secret(get("SESSION_SECRET"), &store)?;
+        let session_ttl = parse_or("SESSION_TTL_SECS", get("SESSION_TTL_SECS"), 86_400, seconds)?;
+        let reload_interval = parse_or(
+            "SESSION_RELOAD_INTERVAL_SECS",
+            get("SESSION_RELOAD_INTERVAL_SECS"),
+            30,
+            seconds,
+        )?;
+        let socket_auth = parse_or(
+            "SOCKET_AUTH",
+            get("SOCKET_AUTH"),
+            SocketAuth::Session,
+            |v| match v.trim() {
+                "session" => Ok(SocketAuth::Session),
+                "login" => Ok(SocketAuth::Login),
+                other => Err(format!("expected `session` or `login`, got {other:?}")),
+            },
+        )?;
+        let allowed_origins = parse_or(
+            "ALLOWED_ORIGINS",
+            get("ALLOWED_ORIGINS"),
+            HashSet::new(),
+            |v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Origin::parse(item).map_err(|why| format!("{item:?}: {why}")))
+                    .collect()
+            },
+        )?;
+        let cookie_secure = parse_or("COOKIE_SECURE", get("COOKIE_SECURE"), false, |v| {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(format!("expected `true` or `false`, got {v:?}")),
+            }
+        })?;
+        let log_filter = parse_or("RUST_LOG", get("RUST_LOG"), "info".to_owned(), |v| {
+            env_filter::Builder::new()
+                .try_parse(v)
+                .map(|_| v.to_owned())
+                .map_err(|err| format!("not a valid log filter: {err}"))
+        })?;
+
+        Ok(Self {
+            host,
+            port,
+            secret,
+            store,
+            session_ttl: Duration::from_secs(session_ttl),
+            reload_interval: Duration::from_secs(reload_interval),
+            socket_auth,
+            allowed_origins,
+            cookie_secure,
+            log_filter,
+        })
+    }
+}
+
+/// Parses `value` with `parse`, or returns `default` when the variable is unset.
+fn parse_or<T>(
+    var: &'static str,
+    value: Option<String>,
+    default: T,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) => parse(&value).map_err(|problem| ConfigError { var, problem }),
+    }
+}
+
+/// A whole number of seconds, at least 1.
+fn seconds(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if (1..=u64::from(u32::MAX)).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "expected a whole number of seconds, at least 1, got {value:?}"
+        )),
+    }
+}
+
+fn parse_secret(value: Option<String>, store: &StoreConfig) -> Result<Secret, ConfigError> {
+    match value {
+        Some(secret) if secret.len() >= MIN_SECRET_LEN => Ok(Secret {
+            key: Key::from(secret.as_bytes()),
+            generated: false,
+        }),
+        Some(secret) => Err(ConfigError {
+            var: "SESSION_SECRET",
+            problem: format!(
+                "must be at least {MIN_SECRET_LEN} bytes long, got {} bytes",
+                secret.len()
+            ),
+        }),
+        None if matches!(store, StoreConfig::Redis(_)) => Err(ConfigError {
+            var: "SESSION_SECRET",
+            problem: "is required when REDIS_URL is set, because every instance must share it"
+                .to_owned(),
+        }),
+        None => Ok(Secret {
+            key: Key::generate(),
+            generated: true,
+        }),
+    }
+}
+
+/// Checks the shape of a Redis URL without connecting (the app starts even
+/// when Redis is down).
+fn parse_redis_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    match url.split_once("://") {
+        Some(("redis" | "rediss" | "redis+unix" | "unix", rest)) if !rest.is_empty() => {
+            Ok(url.to_owned())
+        }
+        _ => Err("expected a URL such as redis://127.0.0.1:6379/0".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    fn error_var(vars: &[(&str, &str)]) -> &'static str {
+        match config(vars) {
+            Err(err) => err.var,
+            Ok(_) => panic!("expected a config error for {vars:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(config.port, 3000);
+        assert!(config.secret.generated);
+        assert_eq!(config.store, StoreConfig::Memory);
+        assert_eq!(config.session_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.reload_interval, Duration::from_secs(30));
+        assert_eq!(config.socket_auth, SocketAuth::Session);
+        assert!(config.allowed_origins.is_empty());
+        assert!(!config.cookie_secure);
+        assert_eq!(config.log_filter, "info");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        assert_eq!(error_var(&[("HOST", "localhost:80")]), "HOST");
+        assert_eq!(error_var(&[("PORT", "70000")]), "PORT");
+        assert_eq!(error_var(&[("SESSION_SECRET", "short")]), "SESSION_SECRET");
+        assert_eq!(error_var(&[("REDIS_URL", "localhost:6379")]), "REDIS_URL");
+        assert_eq!(error_var(&[("SESSION_TTL_SECS", "0")]), "SESSION_TTL_SECS");
+        assert_eq!(
+            error_var(&[("SESSION_RELOAD_INTERVAL_SECS", "soon")]),
+            "SESSION_RELOAD_INTERVAL_SECS"
+        );
+        assert_eq!(error_var(&[("SOCKET_AUTH", "anyone")]), "SOCKET_AUTH");
+        assert_eq!(
+            error_var(&[("ALLOWED_ORIGINS", "localhost:4200")]),
+            "ALLOWED_ORIGINS"
+        );
+        assert_eq!(error_var(&[("COOKIE_SECURE", "maybe")]), "COOKIE_SECURE");
+        assert_eq!(error_var(&[("RUST_LOG", "app=loud")]), "RUST_LOG");
+    }
+
+    #[test]
+    fn redis_requires_a_shared_secret() {
+        assert_eq!(
+            error_var(&[("REDIS_URL", "redis://127.0.0.1:6379/0")]),
+            "SESSION_SECRET"
+        );
+        let secret = "s".repeat(MIN_SECRET_LEN);
+        let config = config(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("SESSION_SECRET", &secret),
+        ])
+        .expect("redis with a secret is valid");
+        assert!(!config.secret.generated);
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_and_normalised() {
+        let config = config(&[(
+            "ALLOWED_ORIGINS",
+            "http://localhost:4200, HTTPS://Example.com",
+        )])
+        .expect("valid origins");
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert!(config
+            .allowed_origins
+            .contains(&Origin::parse("https://example.com:443").expect("valid")));
+    }
+}

@@ -1,0 +1,16 @@
+//! session-bridge: one cookie session shared by an actix-web app's HTTP
+//! routes and its long-lived WebSocket connections.
+//!
+//! Start at [`startup::Application`]; the README has a tour of the modules.
+
+pub mod config;
+pub mod error;
+pub mod fanout;
+pub mod origin;
+pub mod routes;
+pub mod session;
+pub mod shutdown;
+pub mod socket;
+pub mod startup;
+pub mod state;
+pub mod store;

@@ -1,0 +1,46 @@
+//! `GET /healthz`: whether the store answers, and this instance's sockets.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::{
+    socket::{GetStats, Stats},
+    state::AppState,
+};
+
+/// How long the health check waits for the store.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    store: &'static str,
+    sockets: usize,
+    sessions: usize,
+}
+
+/// 200 when the store answers, 503 when it does not; with the socket counts.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.sessions.store();
+    let reachable = matches!(
+        tokio::time::timeout(PING_TIMEOUT, store.ping()).await,
+        Ok(Ok(()))
+    );
+    let stats = state.registry.send(GetStats).await.unwrap_or(Stats {
+        sockets: 0,
+        sessions: 0,
+    });
+    let body = Health {
+        status: if reachable { "ok" } else { "unavailable" },
+        store: store.kind(),
+        sockets: stats.sockets,
+        sessions: stats.sessions,
+    };
+    if reachable {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,32 @@
+//! The HTTP routes, one file per resource, and the guards every request
+//! passes through.
+
+mod assets;
+mod counter;
+mod guard;
+mod health;
+mod index;
+mod login;
+mod logout;
+
+use actix_web::web;
+
+pub use guard::reject_foreign_writes;
+
+/// Registers every route of the contract.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index::index))
+        .route("/incr", web::post().to(counter::incr))
+        .route("/login", web::post().to(login::login))
+        .route("/logout", web::post().to(logout::logout))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/ws", web::get().to(crate::socket::handshake))
+        .route("/static/{path:.*}", web::get().to(assets::asset));
+}
+
+/// The JSON body settings: small bodies, and errors as `400 {"error": ...}`.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(4096)
+        .error_handler(|err, _| crate::error::AppError::BadRequest(err.to_string()).into())
+}

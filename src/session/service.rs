@@ -1,0 +1,112 @@
+//! [`Sessions`]: the one place that reads and changes session data, for HTTP
+//! handlers and sockets alike.
+//!
+//! Every change happens inside the store in one atomic step (so concurrent
+//! writers never lose each other's work and a deleted session is never
+//! brought back), and only once it is persisted is it announced to the
+//! session's sockets, so a client reacting to `current count` never reads a
+//! stale store.
+
+use std::time::Duration;
+
+use super::{DisplayName, RoomId, RoomKey, SessionData, SessionId};
+use crate::{
+    fanout::Fanout,
+    socket::Close,
+    store::{Store, StoreError},
+};
+
+/// Reads and changes sessions, and tells their sockets.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    fanout: Fanout,
+    rooms: RoomKey,
+    ttl: Duration,
+}
+
+impl Sessions {
+    /// Sessions in `store`, announced through `fanout`, idle-expiring after `ttl`.
+    pub fn new(store: Store, fanout: Fanout, rooms: RoomKey, ttl: Duration) -> Self {
+        Self {
+            store,
+            fanout,
+            rooms,
+            ttl,
+        }
+    }
+
+    /// The store itself (for health checks and the session middleware).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The room of a session's sockets.
+    pub fn room(&self, id: &SessionId) -> RoomId {
+        self.rooms.room(id)
+    }
+
+    /// The session's data, or `None` when it does not exist. Does not extend
+    /// its lifetime.
+    pub async fn load(&self, id: &SessionId) -> Result<Option<SessionData>, StoreError> {
+        Ok(self
+            .store
+            .load(id)
+            .await?
+            .map(|state| SessionData::from_state(&state)))
+    }
+
+    /// Starts a new session holding `data`.
+    pub async fn create(&self, data: &SessionData) -> Result<SessionId, StoreError> {
+        self.store.create(data.to_state(), self.ttl).await
+    }
+
+    /// Adds 1 to the session's count, then tells its sockets on every
+    /// instance. `None` when the session is gone.
+    pub async fn increment(&self, id: &SessionId) -> Result<Option<u64>, StoreError> {
+        let count = self
+            .store
+            .increment(id, super::data::keys::COUNT, self.ttl)
+            .await?;
+        if let Some(count) = count {
+            self.fanout.notify(self.room(id), count).await;
+        }
+        Ok(count)
+    }
+
+    /// Logs the session in as `name` under a new key (so a key planted before
+    /// login is worthless after it), keeping its data; the old key's sockets
+    /// are closed to reconnect with the new cookie. Without a live session,
+    /// starts one. Returns the key to set in the cookie.
+    pub async fn login(
+        &self,
+        id: Option<&SessionId>,
+        name: &DisplayName,
+    ) -> Result<SessionId, StoreError> {
+        if let Some(old) = id {
+            let renewed = self
+                .store
+                .renew(old, SessionData::login_changes(name), self.ttl)
+                .await?;
+            if let Some(new) = renewed {
+                self.fanout
+                    .disconnect(self.room(old), Close::SessionRenewed)
+                    .await;
+                return Ok(new);
+            }
+        }
+        let data = SessionData {
+            count: 0,
+            name: Some(name.as_ref().to_owned()),
+            authenticated: true,
+        };
+        self.create(&data).await
+    }
+
+    /// Deletes the session, then closes its sockets on every instance.
+    pub async fn logout(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.store.delete(id).await?;
+        self.fanout.disconnect(self.room(id), Close::Logout).await;
+        Ok(())
+    }
+}

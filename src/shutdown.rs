@@ -1,0 +1,80 @@
+//! Graceful shutdown: on SIGTERM or Ctrl-C, refuse new sockets, close every
+//! open one with 1001, wait (bounded) until they are gone, then let actix stop.
+//!
+//! Left to itself, actix would keep sockets open for the whole shutdown
+//! timeout and then drop them without a close frame, so clients could not
+//! tell a restart from a network failure.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use actix::Addr;
+
+use crate::socket::{Broadcast, Close, GetStats, Push, Registry};
+
+/// The longest shutdown waits for sockets to close.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether shutdown has begun, shared with the handshake.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    draining: Arc<AtomicBool>,
+}
+
+impl Shutdown {
+    /// True once shutdown has begun: new sockets are refused.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Waits for SIGTERM or Ctrl-C, then drains the sockets. Given to
+    /// `HttpServer::shutdown_signal`, which stops the server when it returns.
+    pub async fn on_signal(self, registry: Addr<Registry>) {
+        wait_for_signal().await;
+        log::info!("shutting down: closing every socket");
+        self.drain(&registry).await;
+    }
+
+    /// Closes every socket with 1001 and waits until the registry is empty
+    /// or [`DRAIN_TIMEOUT`] has passed.
+    pub async fn drain(&self, registry: &Addr<Registry>) {
+        self.draining.store(true, Ordering::Release);
+        registry.do_send(Broadcast(Push::Close(Close::ShuttingDown)));
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while Instant::now() < deadline {
+            match registry.send(GetStats).await {
+                Ok(stats) if stats.sockets > 0 => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                _ => return,
+            }
+        }
+        log::warn!("shutting down with sockets still open after {DRAIN_TIMEOUT:?}");
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(err) => log::warn!("cannot listen for SIGTERM ({err}); Ctrl-C still works"),
+        }
+    }
+    if let Err(err) = tokio::signal::ctrl_c().await {
+        log::warn!("cannot listen for Ctrl-C ({err}); stop the process with SIGKILL");
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,72 @@
+//! `GET /ws`: checks a WebSocket handshake and hands the socket to a
+//! [`Connection`] actor.
+//!
+//! The session is found by the same cookie as HTTP. Under `SOCKET_AUTH=session`
+//! a visitor without a session gets one here: it is created in the store
+//! before the upgrade and its cookie rides on the 101 response, so the actor
+//! knows its key from the start and the browser has the cookie for its
+//! next request.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws::WsResponseBuilder;
+
+use super::{connection::MAX_MESSAGE_BYTES, Connection};
+use crate::{
+    config::SocketAuth,
+    error::AppError,
+    session::{SessionData, SessionId},
+    state::AppState,
+};
+
+/// Upgrades the request to a WebSocket held by a [`Connection`].
+pub async fn handshake(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if state.shutdown.is_draining() {
+        return Err(AppError::ShuttingDown.into());
+    }
+    if !state
+        .origins
+        .permits(req.head(), req.connection_info().scheme())
+    {
+        return Err(AppError::ForeignOrigin.into());
+    }
+
+    let existing = match state.cookie.session_id(&req) {
+        Some(id) => state
+            .sessions
+            .load(&id)
+            .await
+            .map_err(AppError::from)?
+            .map(|data| (id, data)),
+        None => None,
+    };
+    let (id, created) = match (existing, state.socket_auth) {
+        (Some((_, data)), SocketAuth::Login) if !data.authenticated => {
+            return Err(AppError::LoginRequired.into())
+        }
+        (Some((id, _)), _) => (id, false),
+        (None, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
+        (None, SocketAuth::Session) => (new_session(&state).await?, true),
+    };
+
+    let connection = Connection::new(
+        id.clone(),
+        state.sessions.clone(),
+        state.registry.clone(),
+        state.reload_interval,
+    );
+    let mut response = WsResponseBuilder::new(connection, &req, stream)
+        .frame_size(MAX_MESSAGE_BYTES)
+        .start()?;
+    if created {
+        state.cookie.set(&mut response, &id)?;
+    }
+    Ok(response)
+}
+
+async fn new_session(state: &AppState) -> Result<SessionId, AppError> {
+    Ok(state.sessions.create(&SessionData::default()).await?)
+}

@@ -1,0 +1,183 @@
+//! The socket protocol: JSON text frames `{"event": "<name>", "data": <any>}`
+//! both ways, parsed into and written from typed enums, and the close codes.
+
+use actix_web_actors::ws::{CloseCode, CloseReason};
+use bytestring::ByteString;
+use serde::{de::IgnoredAny, Deserialize, Serialize};
+
+use crate::session::SessionData;
+
+/// A frame from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// `{"event":"incr"}`: add 1 to the session's count.
+    Incr,
+}
+
+/// Why a client frame was refused; the socket stays open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameError {
+    /// Not a JSON object with a string `event`.
+    BadJson,
+    /// An `event` this server does not know.
+    UnknownEvent,
+    /// Over the socket's frame budget; the frame was dropped.
+    RateLimited,
+    /// The session store did not answer; the frame was not applied.
+    Unavailable,
+}
+
+impl FrameError {
+    /// The human-readable message sent with the code.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BadJson => "frames must be JSON objects with a string \"event\"",
+            Self::UnknownEvent => "unknown event",
+            Self::RateLimited => "too many frames: some were dropped",
+            Self::Unavailable => "the session store is unavailable; try again",
+        }
+    }
+}
+
+/// The envelope every frame shares; `data` is accepted and ignored for the
+/// events that take none.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    data: Option<IgnoredAny>,
+}
+
+impl ClientEvent {
+    /// Parses one text frame.
+    pub fn parse(text: &str) -> Result<Self, FrameError> {
+        let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|_| FrameError::BadJson)?;
+        match envelope.event.as_ref() {
+            "incr" => Ok(Self::Incr),
+            _ => Err(FrameError::UnknownEvent),
+        }
+    }
+}
+
+/// A frame to the client.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", content = "data")]
+pub enum ServerEvent<'a> {
+    /// Sent once on open: the session as it is now.
+    #[serde(rename = "session")]
+    Session(&'a SessionData),
+    /// The session's count changed.
+    #[serde(rename = "current count")]
+    CurrentCount(u64),
+    /// A client frame was refused.
+    #[serde(rename = "error")]
+    Error {
+        /// Machine-readable code.
+        code: FrameError,
+        /// Human-readable message.
+        message: &'static str,
+    },
+}
+
+impl ServerEvent<'_> {
+    /// The frame's JSON text.
+    pub fn to_text(&self) -> ByteString {
+        // The frames hold only numbers, strings and bools: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default().into()
+    }
+
+    /// The error frame for `error`.
+    pub fn error(error: FrameError) -> ServerEvent<'static> {
+        ServerEvent::Error {
+            code: error,
+            message: error.message(),
+        }
+    }
+}
+
+/// Why the server closes a socket (codes of the contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// 4000: the session logged out; do not reconnect.
+    Logout,
+    /// 4001: the session expired or was deleted; reconnect.
+    SessionExpired,
+    /// 4001: the session's key was renewed at login; reconnect with the new cookie.
+    SessionRenewed,
+    /// 1001: the server is shutting down; reconnect with backoff.
+    ShuttingDown,
+}
+
+impl Close {
+    /// The numeric close code.
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Logout => 4000,
+            Self::SessionExpired | Self::SessionRenewed => 4001,
+            Self::ShuttingDown => 1001,
+        }
+    }
+
+    /// The close reason text.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::SessionExpired => "session expired",
+            Self::SessionRenewed => "session renewed",
+            Self::ShuttingDown => "server shutting down",
+        }
+    }
+}
+
+impl From<Close> for CloseReason {
+    fn from(close: Close) -> Self {
+        CloseReason {
+            code: CloseCode::from(close.code()),
+            description: Some(close.reason().to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_client_frames() {
+        assert_eq!(
+            ClientEvent::parse(r#"{"event":"incr"}"#),
+            Ok(ClientEvent::Incr)
+        );
+        assert_eq!(
+            ClientEvent::parse(r#"{"event":"incr","data":{"x":[1]}}"#),
+            Ok(ClientEvent::Incr)
+        );
+        assert_eq!(
+            ClientEvent::parse(r#"{"event":"nope"}"#),
+            Err(FrameError::UnknownEvent)
+        );
+        for bad in ["", "incr", "[]", r#"{"event":1}"#, r#"{"data":1}"#, "{"] {
+            assert_eq!(ClientEvent::parse(bad), Err(FrameError::BadJson), "{bad}");
+        }
+    }
+
+    #[test]
+    fn writes_server_frames() {
+        assert_eq!(
+            &*ServerEvent::CurrentCount(3).to_text(),
+            r#"{"event":"current count","data":3}"#
+        );
+        let data = SessionData::default();
+        assert_eq!(
+            &*ServerEvent::Session(&data).to_text(),
+            r#"{"event":"session","data":{"count":0,"name":null,"authenticated":false}}"#
+        );
+        assert_eq!(
+            &*ServerEvent::error(FrameError::BadJson).to_text(),
+            r#"{"event":"error","data":{"code":"bad_json","message":"frames must be JSON objects with a string \"event\""}}"#
+        );
+    }
+}

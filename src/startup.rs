@@ -1,0 +1,130 @@
+//! Builds the application: config → store → registry → fan-out → server.
+//!
+//! [`Application::build`] binds the listener before returning, so tests can
+//! ask for port 0 and read the real port from [`Application::port`].
+
+use std::{net::TcpListener, time::Duration};
+
+use actix::{Actor, Addr};
+use actix_cors::Cors;
+use actix_web::{
+    dev::Server,
+    http::{header, Method},
+    middleware::{from_fn, Logger},
+    web, App, HttpServer,
+};
+
+use crate::{
+    config::Config,
+    fanout::Fanout,
+    origin::OriginPolicy,
+    routes,
+    session::{RoomKey, SessionCookie, Sessions},
+    shutdown::Shutdown,
+    socket::Registry,
+    state::AppState,
+    store::{MemoryStore, Store},
+};
+
+/// How long actix waits for in-flight requests once shutdown has drained
+/// the sockets.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 3;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    registry: Addr<Registry>,
+    sessions: Sessions,
+}
+
+impl Application {
+    /// Builds every part and binds `config.host:config.port`. Must run inside
+    /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
+    pub async fn build(config: Config) -> std::io::Result<Self> {
+        let store = build_store(&config);
+        let registry = Registry::default().start();
+        let sessions = Sessions::new(
+            store,
+            Fanout::Local(registry.clone()),
+            RoomKey::new(&config.secret.key),
+            config.session_ttl,
+        );
+        let shutdown = Shutdown::default();
+        let state = web::Data::new(AppState {
+            sessions: sessions.clone(),
+            cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
+            origins: OriginPolicy::new(config.allowed_origins.clone()),
+            socket_auth: config.socket_auth,
+            reload_interval: config.reload_interval,
+            registry: registry.clone(),
+            shutdown: shutdown.clone(),
+        });
+
+        let listener = TcpListener::bind((config.host, config.port))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(routes::json_config())
+                .wrap(from_fn(routes::reject_foreign_writes))
+                .wrap(cors(&state.origins))
+                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .shutdown_signal(shutdown.on_signal(registry.clone()))
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .run();
+
+        Ok(Self {
+            port,
+            server,
+            registry,
+            sessions,
+        })
+    }
+
+    /// The port the server is bound to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The session service (tests use it to inspect the store).
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// This process's socket registry.
+    pub fn registry(&self) -> &Addr<Registry> {
+        &self.registry
+    }
+
+    /// Serves until shutdown.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_store(config: &Config) -> Store {
+    let store = MemoryStore::new();
+    // Sweep often enough that an idle session's memory is freed soon after it
+    // expires, but never more than once a second.
+    let every = (config.session_ttl / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    store.spawn_sweeper(every);
+    Store::Memory(store)
+}
+
+/// CORS for the origins in `ALLOWED_ORIGINS`, with credentials. Other
+/// origins get no CORS headers (the browser then hides our answers from
+/// them); the origin guard refuses their writes.
+fn cors(origins: &OriginPolicy) -> Cors {
+    let origins = origins.clone();
+    Cors::default()
+        .allowed_origin_fn(move |origin, _| origins.is_listed(origin))
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([header::CONTENT_TYPE])
+        .supports_credentials()
+        .block_on_origin_mismatch(false)
+        .max_age(3600)
+}

@@ -1,0 +1,198 @@
+//! Where session state lives: one [`Store`] chosen at start-up.
+//!
+//! [`Store`] implements actix-session's [`SessionStore`], so the stock
+//! `SessionMiddleware` reads and writes the very sessions that the sockets and
+//! our own routes use. Beyond that trait it offers the atomic operations the
+//! contract needs ("writers never lose each other's work"): an increment and a
+//! key renewal that happen inside the store, and never recreate a session that
+//! was deleted or expired meanwhile.
+//!
+//! The store is a cheap `Clone` over shared state: the same instance must reach
+//! every worker, or each worker would silently get sessions of its own.
+
+mod memory;
+
+use std::{collections::HashMap, time::Duration};
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time;
+
+pub use memory::MemoryStore;
+
+use crate::session::SessionId;
+
+/// A session's state as actix-session holds it: JSON-encoded values by key.
+pub type SessionState = HashMap<String, String>;
+
+/// The store could not do what was asked; never "the session is gone", which
+/// every operation reports as `None` instead.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time.
+    #[error("session store unavailable: {0}")]
+    Unavailable(#[source] anyhow::Error),
+    /// A stored value is not what this app wrote.
+    #[error("session state is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The session store chosen at start-up (an enum, so no generic parameter
+/// leaks into the rest of the app).
+#[derive(Clone)]
+pub enum Store {
+    /// Sessions in this process's memory.
+    Memory(MemoryStore),
+}
+
+impl Store {
+    /// The store's name as `/healthz` reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+        }
+    }
+
+    /// Checks that the store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+        }
+    }
+
+    /// The session's state, or `None` when it does not exist (or expired).
+    /// Reading does not extend the session's lifetime.
+    pub async fn load(&self, id: &SessionId) -> Result<Option<SessionState>, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.load(id.as_str())),
+        }
+    }
+
+    /// Stores a new session under a fresh key.
+    pub async fn create(
+        &self,
+        state: SessionState,
+        ttl: Duration,
+    ) -> Result<SessionId, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.create(state, ttl)),
+        }
+    }
+
+    /// Replaces the state of an existing session; `false` when it is gone.
+    pub async fn replace(
+        &self,
+        id: &SessionId,
+        state: SessionState,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.replace(id.as_str(), state, ttl)),
+        }
+    }
+
+    /// Adds 1 to the integer `field` of an existing session and restarts its
+    /// lifetime, atomically; the new value, or `None` when the session is gone.
+    pub async fn increment(
+        &self,
+        id: &SessionId,
+        field: &str,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        match self {
+            Self::Memory(store) => store.increment(id.as_str(), field, ttl),
+        }
+    }
+
+    /// Moves an existing session to a fresh key with `changes` merged into its
+    /// state, atomically (the old key stops working at once); the new key, or
+    /// `None` when the session is gone.
+    pub async fn renew(
+        &self,
+        id: &SessionId,
+        changes: SessionState,
+        ttl: Duration,
+    ) -> Result<Option<SessionId>, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.renew(id.as_str(), changes, ttl)),
+        }
+    }
+
+    /// Restarts the lifetime of an existing session.
+    pub async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(store) => {
+                store.touch(id.as_str(), ttl);
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes the session (nothing happens when it does not exist).
+    pub async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(store) => {
+                store.delete(id.as_str());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Converts actix-session's TTL type; negative means "already expired".
+fn std_ttl(ttl: &time::Duration) -> Duration {
+    Duration::try_from(*ttl).unwrap_or(Duration::ZERO)
+}
+
+impl SessionStore for Store {
+    async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
+        let id = SessionId::from(session_key);
+        Store::load(self, &id)
+            .await
+            .map_err(|err| LoadError::Other(err.into()))
+    }
+
+    async fn save(
+        &self,
+        session_state: SessionState,
+        ttl: &time::Duration,
+    ) -> Result<SessionKey, SaveError> {
+        let id = self
+            .create(session_state, std_ttl(ttl))
+            .await
+            .map_err(|err| SaveError::Other(err.into()))?;
+        id.to_session_key().map_err(SaveError::Other)
+    }
+
+    /// Unlike the stock stores, an update of a session that no longer exists
+    /// fails instead of saving the stale state under a new key: a slow
+    /// request must not bring back a session that was logged out meanwhile.
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        session_state: SessionState,
+        ttl: &time::Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let id = SessionId::from(&session_key);
+        match self.replace(&id, session_state, std_ttl(ttl)).await {
+            Ok(true) => Ok(session_key),
+            Ok(false) => Err(UpdateError::Other(anyhow::anyhow!(
+                "the session was deleted or expired before it could be updated"
+            ))),
+            Err(err) => Err(UpdateError::Other(err.into())),
+        }
+    }
+
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &time::Duration,
+    ) -> anyhow::Result<()> {
+        Ok(self
+            .touch(&SessionId::from(session_key), std_ttl(ttl))
+            .await?)
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
+        Ok(Store::delete(self, &SessionId::from(session_key)).await?)
+    }
+}
