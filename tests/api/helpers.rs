@@ -1,0 +1,357 @@
+//! Test harness: the real application on port 0, real HTTP clients with
+//! cookie jars (one per visitor, like separate browsers) and real WebSocket
+//! clients that send the visitor's cookie. Every wait is bounded.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{
+    cookie::{CookieStore, Jar},
+    header, Response, StatusCode, Url,
+};
+use serde_json::Value;
+use session_bridge::{config::Config, startup::Application};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    tungstenite::{
+        self,
+        client::IntoClientRequest,
+        protocol::{frame::coding::CloseCode, CloseFrame},
+        Message,
+    },
+    MaybeTlsStream, WebSocketStream,
+};
+
+/// The longest any single wait in a test may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A secret shared by test instances (at least 64 bytes).
+pub const TEST_SECRET: &str =
+    "test-secret-test-secret-test-secret-test-secret-test-secret-test-secret";
+
+/// The default test configuration: the contract's defaults on port 0.
+pub fn test_config() -> Config {
+    let mut config = Config::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "SESSION_SECRET" => Some(TEST_SECRET.to_owned()),
+        _ => None,
+    })
+    .expect("the test configuration is valid");
+    config.port = 0;
+    config
+}
+
+/// A running application.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The bound port.
+    pub port: u16,
+}
+
+/// Starts the app with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app with the test configuration changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let mut config = test_config();
+    change(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the application starts");
+    let port = app.port();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+    }
+}
+
+impl TestApp {
+    /// A new visitor: its own cookie jar, like a separate browser.
+    pub fn visitor(&self) -> Visitor {
+        Visitor::new(&self.address)
+    }
+
+    /// `GET /healthz` as JSON, with its status.
+    pub async fn health(&self) -> (StatusCode, Value) {
+        let response = reqwest::get(format!("{}/healthz", self.address))
+            .await
+            .expect("GET /healthz");
+        let status = response.status();
+        (status, response.json().await.expect("health is JSON"))
+    }
+
+    /// Waits until `/healthz` reports `sockets` sockets and `sessions` sessions.
+    pub async fn wait_for_counts(&self, sockets: u64, sessions: u64) {
+        wait_until("the registry counts", || async {
+            let (_, health) = self.health().await;
+            health["sockets"] == sockets && health["sessions"] == sessions
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it holds, failing the test after [`WAIT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// One browser: an HTTP client with a cookie jar, and sockets that share it.
+pub struct Visitor {
+    pub base: Url,
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+impl Visitor {
+    /// A visitor of the app at `address`, with an empty cookie jar.
+    pub fn new(address: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("an HTTP client");
+        Self {
+            base: Url::parse(address).expect("a valid address"),
+            http,
+            jar,
+        }
+    }
+
+    /// A visitor of another instance that carries this visitor's cookies
+    /// (as a browser would, behind a load balancer).
+    pub fn at(&self, address: &str) -> Self {
+        let other = Self::new(address);
+        if let Some(cookie) = self.cookie_header() {
+            let cookies = cookie.to_str().expect("ASCII cookies").to_owned();
+            for pair in cookies.split("; ") {
+                other.jar.add_cookie_str(pair, &other.base);
+            }
+        }
+        other
+    }
+
+    fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("a valid path")
+    }
+
+    /// The `Cookie` header this visitor sends, if it has cookies.
+    pub fn cookie_header(&self) -> Option<header::HeaderValue> {
+        self.jar.cookies(&self.base)
+    }
+
+    /// `GET /`.
+    pub async fn get_index(&self) -> Response {
+        self.http.get(self.url("/")).send().await.expect("GET /")
+    }
+
+    /// `POST /incr`.
+    pub async fn post_incr(&self) -> Response {
+        self.http
+            .post(self.url("/incr"))
+            .send()
+            .await
+            .expect("POST /incr")
+    }
+
+    /// `POST /incr`, expecting 200, returning the new count.
+    pub async fn incr(&self) -> u64 {
+        let response = self.post_incr().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.text().await.expect("a body");
+        body.parse().expect("the body is a number")
+    }
+
+    /// `POST /login` with a JSON body.
+    pub async fn post_login(&self, body: &Value) -> Response {
+        self.http
+            .post(self.url("/login"))
+            .json(body)
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// Logs in as `name`, expecting 204.
+    pub async fn login(&self, name: &str) {
+        let response = self.post_login(&serde_json::json!({ "name": name })).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    /// `POST /logout`.
+    pub async fn post_logout(&self) -> Response {
+        self.http
+            .post(self.url("/logout"))
+            .send()
+            .await
+            .expect("POST /logout")
+    }
+
+    /// Opens a socket with this visitor's cookie, expecting the upgrade; a
+    /// cookie set by the handshake goes into the jar.
+    pub async fn connect(&self) -> Socket {
+        match self.try_connect(&[]).await {
+            Ok(socket) => socket,
+            Err(status) => panic!("the handshake was refused with {status}"),
+        }
+    }
+
+    /// Opens a socket with extra headers; on refusal, the HTTP status.
+    pub async fn try_connect(&self, headers: &[(&str, &str)]) -> Result<Socket, StatusCode> {
+        let mut url = self.url("/ws");
+        url.set_scheme("ws").expect("ws scheme");
+        let mut request = url.as_str().into_client_request().expect("a ws request");
+        if let Some(cookie) = self.cookie_header() {
+            request.headers_mut().insert(header::COOKIE, cookie);
+        }
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                header::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                header::HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        let connect = tokio_tungstenite::connect_async(request);
+        match tokio::time::timeout(WAIT, connect)
+            .await
+            .expect("the handshake answers")
+        {
+            Ok((stream, response)) => {
+                let mut set_cookies = response.headers().get_all(header::SET_COOKIE).iter();
+                self.jar.set_cookies(&mut set_cookies, &self.base);
+                Ok(Socket { stream })
+            }
+            Err(tungstenite::Error::Http(response)) => Err(response.status()),
+            Err(err) => panic!("the handshake failed: {err}"),
+        }
+    }
+
+    /// Opens a socket and reads its `session` frame.
+    pub async fn connect_and_greet(&self) -> (Socket, Value) {
+        let mut socket = self.connect().await;
+        let greeting = socket.expect_event("session").await;
+        (socket, greeting)
+    }
+}
+
+/// One WebSocket client.
+pub struct Socket {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a socket ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// The server sent a close frame.
+    Closed(CloseFrame),
+    /// The connection ended without a close frame.
+    Dropped,
+}
+
+impl Socket {
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(Message::text(text))
+            .await
+            .expect("send a frame");
+    }
+
+    /// Sends `{"event":"incr"}`.
+    pub async fn send_incr(&mut self) {
+        self.send_text(r#"{"event":"incr"}"#).await;
+    }
+
+    /// The next text frame as JSON; fails on close or after [`WAIT`].
+    pub async fn next_event(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a frame within the wait");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text).expect("frames are JSON")
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame, which must be `event`; returns its `data`.
+    pub async fn expect_event(&mut self, event: &str) -> Value {
+        let frame = self.next_event().await;
+        assert_eq!(frame["event"], event, "unexpected frame {frame}");
+        frame["data"].clone()
+    }
+
+    /// Reads `current count` frames until `count` arrives, checking that
+    /// they only ever increase.
+    pub async fn wait_for_count(&mut self, count: u64) {
+        let mut last = 0;
+        loop {
+            let shown = self
+                .expect_event("current count")
+                .await
+                .as_u64()
+                .expect("a count");
+            assert!(shown > last, "counts went from {last} to {shown}");
+            last = shown;
+            if shown >= count {
+                assert_eq!(shown, count);
+                return;
+            }
+        }
+    }
+
+    /// Reads until the connection ends, skipping other frames; bounded.
+    pub async fn ended(&mut self) -> Ended {
+        let deadline = tokio::time::Instant::now() + WAIT * 2;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("the socket ends within the wait");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return Ended::Closed(frame),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Ended::Dropped,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Waits for a close frame with `code`; returns its reason.
+    pub async fn expect_close(&mut self, code: u16) -> String {
+        match self.ended().await {
+            Ended::Closed(frame) => {
+                assert_eq!(
+                    frame.code,
+                    CloseCode::from(code),
+                    "close reason {:?}",
+                    frame.reason
+                );
+                frame.reason.to_string()
+            }
+            Ended::Dropped => panic!("expected close {code}, the connection dropped"),
+        }
+    }
+
+    /// Closes from the client side, politely.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+        while let Ok(Some(_)) = tokio::time::timeout(WAIT, self.stream.next()).await {}
+    }
+}
