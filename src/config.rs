@@ -33,6 +33,9 @@ pub struct Config {
     pub cookie_secure: bool,
     /// The `RUST_LOG` filter, already checked to parse.
     pub log_filter: String,
+    /// Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`), so several
+    /// apps or test runs can share one Redis.
+    pub redis_prefix: String,
 }
 
 /// The session cookie's key, and whether it was generated for this process only.
@@ -166,6 +169,18 @@ impl Config {
                 .map_err(|err| format!("not a valid log filter: {err}"))
         })?;
 
+        let redis_prefix = parse_or(
+            "REDIS_KEY_PREFIX",
+            get("REDIS_KEY_PREFIX"),
+            "session-bridge:".to_owned(),
+            |v| match v.trim() {
+                prefix if prefix.chars().any(char::is_whitespace) => {
+                    Err(format!("must not contain white space, got {v:?}"))
+                }
+                prefix => Ok(prefix.to_owned()),
+            },
+        )?;
+
         Ok(Self {
             host,
             port,
@@ -177,6 +192,7 @@ impl Config {
             allowed_origins,
             cookie_secure,
             log_filter,
+            redis_prefix,
         })
     }
 }
@@ -229,16 +245,18 @@ fn parse_secret(value: Option<String>, store: &StoreConfig) -> Result<Secret, Co
     }
 }
 
-/// Checks the shape of a Redis URL without connecting (the app starts even
-/// when Redis is down).
+/// Checks a Redis URL without connecting (the app starts even when Redis is
+/// down). The error never repeats the URL: it may hold a password.
 fn parse_redis_url(url: &str) -> Result<String, String> {
     let url = url.trim();
-    match url.split_once("://") {
-        Some(("redis" | "rediss" | "redis+unix" | "unix", rest)) if !rest.is_empty() => {
-            Ok(url.to_owned())
-        }
-        _ => Err("expected a URL such as redis://127.0.0.1:6379/0".to_owned()),
-    }
+    redis::Client::open(url)
+        .map(|_| url.to_owned())
+        .map_err(|err| {
+            format!(
+                "expected a URL such as redis://127.0.0.1:6379/0 ({:?})",
+                err.kind()
+            )
+        })
 }
 
 #[cfg(test)]
@@ -277,6 +295,7 @@ mod tests {
         assert!(config.allowed_origins.is_empty());
         assert!(!config.cookie_secure);
         assert_eq!(config.log_filter, "info");
+        assert_eq!(config.redis_prefix, "session-bridge:");
     }
 
     #[test]

@@ -15,15 +15,15 @@ use actix_web::{
 };
 
 use crate::{
-    config::Config,
-    fanout::Fanout,
+    config::{Config, StoreConfig},
+    fanout::{spawn_subscriber, Fanout, RedisFanout},
     origin::OriginPolicy,
     routes,
     session::{RoomKey, SessionCookie, Sessions},
     shutdown::Shutdown,
     socket::Registry,
     state::AppState,
-    store::{MemoryStore, Store},
+    store::{MemoryStore, RedisStore, Store},
 };
 
 /// How long actix waits for in-flight requests once shutdown has drained
@@ -42,11 +42,11 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
-        let store = build_store(&config);
         let registry = Registry::default().start();
+        let (store, fanout) = build_store(&config, &registry)?;
         let sessions = Sessions::new(
             store,
-            Fanout::Local(registry.clone()),
+            fanout,
             RoomKey::new(&config.secret.key),
             config.session_ttl,
         );
@@ -106,13 +106,34 @@ impl Application {
     }
 }
 
-fn build_store(config: &Config) -> Store {
-    let store = MemoryStore::new();
-    // Sweep often enough that an idle session's memory is freed soon after it
-    // expires, but never more than once a second.
-    let every = (config.session_ttl / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    store.spawn_sweeper(every);
-    Store::Memory(store)
+/// The store and the fan-out that go with it: in-process for the embedded
+/// store; Redis pub/sub (with its subscriber started) for Redis.
+fn build_store(config: &Config, registry: &Addr<Registry>) -> std::io::Result<(Store, Fanout)> {
+    match &config.store {
+        StoreConfig::Memory => {
+            let store = MemoryStore::new();
+            // Sweep often enough that an idle session's memory is freed soon
+            // after it expires, but never more than once a second.
+            let every =
+                (config.session_ttl / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            store.spawn_sweeper(every);
+            Ok((Store::Memory(store), Fanout::Local(registry.clone())))
+        }
+        StoreConfig::Redis(url) => {
+            let client = redis::Client::open(url.as_str()).map_err(std::io::Error::other)?;
+            log::info!(
+                "sessions and events in Redis at {} (prefix {:?})",
+                client.get_connection_info().addr(),
+                config.redis_prefix
+            );
+            let store = RedisStore::new(client.clone(), &config.redis_prefix)
+                .map_err(std::io::Error::other)?;
+            let channel = format!("{}events", config.redis_prefix);
+            spawn_subscriber(client, channel.clone(), registry.clone());
+            let fanout = RedisFanout::new(store.connection(), channel, registry.clone());
+            Ok((Store::Redis(store), Fanout::Redis(fanout)))
+        }
+    }
 }
 
 /// CORS for the origins in `ALLOWED_ORIGINS`, with credentials. Other

@@ -80,6 +80,19 @@ impl fmt::Debug for RoomId {
     }
 }
 
+impl serde::Serialize for RoomId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RoomId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hex = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse_hex(&hex).ok_or_else(|| serde::de::Error::custom("not a room id"))
+    }
+}
+
 /// Derives room ids from session keys with a key of its own.
 #[derive(Clone)]
 pub struct RoomKey([u8; 32]);

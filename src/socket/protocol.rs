@@ -99,7 +99,8 @@ impl ServerEvent<'_> {
 }
 
 /// Why the server closes a socket (codes of the contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Close {
     /// 4000: the session logged out; do not reconnect.
     Logout,

@@ -11,12 +11,14 @@
 //! every worker, or each worker would silently get sessions of its own.
 
 mod memory;
+mod redis;
 
 use std::{collections::HashMap, time::Duration};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time;
 
+pub use self::redis::{RedisStore, CALL_TIMEOUT};
 pub use memory::MemoryStore;
 
 use crate::session::SessionId;
@@ -42,6 +44,8 @@ pub enum StoreError {
 pub enum Store {
     /// Sessions in this process's memory.
     Memory(MemoryStore),
+    /// Sessions in Redis, shared by every instance.
+    Redis(RedisStore),
 }
 
 impl Store {
@@ -49,6 +53,7 @@ impl Store {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Memory(_) => "memory",
+            Self::Redis(_) => "redis",
         }
     }
 
@@ -56,6 +61,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Self::Memory(_) => Ok(()),
+            Self::Redis(store) => store.ping().await,
         }
     }
 
@@ -64,6 +70,7 @@ impl Store {
     pub async fn load(&self, id: &SessionId) -> Result<Option<SessionState>, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.load(id.as_str())),
+            Self::Redis(store) => store.load(id.as_str()).await,
         }
     }
 
@@ -75,6 +82,7 @@ impl Store {
     ) -> Result<SessionId, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.create(state, ttl)),
+            Self::Redis(store) => store.create(state, ttl).await,
         }
     }
 
@@ -87,6 +95,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.replace(id.as_str(), state, ttl)),
+            Self::Redis(store) => store.replace(id.as_str(), state, ttl).await,
         }
     }
 
@@ -100,6 +109,7 @@ impl Store {
     ) -> Result<Option<u64>, StoreError> {
         match self {
             Self::Memory(store) => store.increment(id.as_str(), field, ttl),
+            Self::Redis(store) => store.increment(id.as_str(), field, ttl).await,
         }
     }
 
@@ -114,6 +124,7 @@ impl Store {
     ) -> Result<Option<SessionId>, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.renew(id.as_str(), changes, ttl)),
+            Self::Redis(store) => store.renew(id.as_str(), changes, ttl).await,
         }
     }
 
@@ -124,6 +135,7 @@ impl Store {
                 store.touch(id.as_str(), ttl);
                 Ok(())
             }
+            Self::Redis(store) => store.touch(id.as_str(), ttl).await,
         }
     }
 
@@ -134,6 +146,7 @@ impl Store {
                 store.delete(id.as_str());
                 Ok(())
             }
+            Self::Redis(store) => store.delete(id.as_str()).await,
         }
     }
 }

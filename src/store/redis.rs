@@ -1,0 +1,262 @@
+//! The Redis session store, shared by every instance of the app.
+//!
+//! Written for this app instead of actix-session's stock `RedisSessionStore`,
+//! which (a) saves an update of a vanished session under a new key, so a slow
+//! request could bring back a session that was logged out, and (b) cannot be
+//! tuned, so requests hung for minutes after a Redis outage. Here:
+//!
+//! - every write is conditional on the session existing (`SET .. XX`, or a
+//!   script that checks first), so nothing is ever resurrected;
+//! - increments and key renewals are Lua scripts, atomic inside Redis, so
+//!   writers on any number of instances never lose each other's work;
+//! - the connection manager is lazy (the app starts while Redis is down) and
+//!   tuned for short timeouts and a quick, capped reconnect; every call is
+//!   also bounded by [`CALL_TIMEOUT`].
+//!
+//! A session is one string key, `{prefix}session:{key}`, holding the state as
+//! a JSON object of JSON-encoded values (as actix-session's stores do), with a
+//! millisecond expiry.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use redis::{
+    aio::{ConnectionManager, ConnectionManagerConfig},
+    AsyncCommands, Client, Script, SetExpiry, SetOptions,
+};
+
+use super::{SessionState, StoreError};
+use crate::session::SessionId;
+
+/// The longest any store call may take, connection attempts included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Adds 1 to a field of an existing session and restarts its expiry.
+/// KEYS[1] session; ARGV[1] field, ARGV[2] ttl in ms. Returns the new value,
+/// or nil when the session does not exist.
+const INCREMENT: &str = r"
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local state = cjson.decode(raw)
+local current = tonumber(state[ARGV[1]] or '0')
+if current == nil or current < 0 or current % 1 ~= 0 then
+  return redis.error_reply('corrupt: field is not a whole number')
+end
+local next = current + 1
+state[ARGV[1]] = string.format('%d', next)
+redis.call('SET', KEYS[1], cjson.encode(state), 'PX', ARGV[2])
+return next
+";
+
+/// Moves an existing session to a new key with changes merged in.
+/// KEYS[1] old, KEYS[2] new; ARGV[1] changes (JSON object), ARGV[2] ttl in ms.
+/// Returns 1 when moved, 0 when the old session does not exist, -1 when the
+/// new key is taken.
+const RENEW: &str = r"
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local state = cjson.decode(raw)
+for field, value in pairs(cjson.decode(ARGV[1])) do state[field] = value end
+redis.call('SET', KEYS[2], cjson.encode(state), 'PX', ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+/// Sessions in Redis; cheap to clone (one multiplexed connection, shared).
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: Arc<str>,
+    increment: Arc<Script>,
+    renew: Arc<Script>,
+}
+
+impl RedisStore {
+    /// A store over `client`, with keys under `prefix`. Connects lazily: this
+    /// succeeds while Redis is down.
+    pub fn new(client: Client, prefix: &str) -> Result<Self, StoreError> {
+        let connection = ConnectionManager::new_lazy_with_config(client, manager_config())
+            .map_err(store_error)?;
+        Ok(Self {
+            connection,
+            prefix: prefix.into(),
+            increment: Arc::new(Script::new(INCREMENT)),
+            renew: Arc::new(Script::new(RENEW)),
+        })
+    }
+
+    /// The shared connection (the fan-out publishes through it).
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("{}session:{id}", self.prefix)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        bounded(async move { redis::cmd("PING").query_async::<()>(&mut connection).await }).await
+    }
+
+    pub(super) async fn load(&self, id: &str) -> Result<Option<SessionState>, StoreError> {
+        let (mut connection, key) = (self.connection.clone(), self.key(id));
+        let raw: Option<String> = bounded(async move { connection.get(key).await }).await?;
+        raw.map(|raw| decode(&raw)).transpose()
+    }
+
+    pub(super) async fn create(
+        &self,
+        state: SessionState,
+        ttl: Duration,
+    ) -> Result<SessionId, StoreError> {
+        let value = encode(&state)?;
+        loop {
+            let id = SessionId::generate();
+            if self.set(id.as_str(), &value, ttl, SetOnly::New).await? {
+                return Ok(id);
+            }
+        }
+    }
+
+    pub(super) async fn replace(
+        &self,
+        id: &str,
+        state: SessionState,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.set(id, &encode(&state)?, ttl, SetOnly::Existing).await
+    }
+
+    pub(super) async fn increment(
+        &self,
+        id: &str,
+        field: &str,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        let (mut connection, key) = (self.connection.clone(), self.key(id));
+        let script = self.increment.clone();
+        bounded(async move {
+            script
+                .key(key)
+                .arg(field)
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    pub(super) async fn renew(
+        &self,
+        id: &str,
+        changes: SessionState,
+        ttl: Duration,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let changes = encode(&changes)?;
+        loop {
+            let new = SessionId::generate();
+            let (mut connection, script) = (self.connection.clone(), self.renew.clone());
+            let (old_key, new_key) = (self.key(id), self.key(new.as_str()));
+            let changes = changes.clone();
+            let moved: i64 = bounded(async move {
+                script
+                    .key(old_key)
+                    .key(new_key)
+                    .arg(changes)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+            match moved {
+                1 => return Ok(Some(new)),
+                0 => return Ok(None),
+                _ => continue, // the new key was taken: draw another
+            }
+        }
+    }
+
+    pub(super) async fn touch(&self, id: &str, ttl: Duration) -> Result<(), StoreError> {
+        let (mut connection, key) = (self.connection.clone(), self.key(id));
+        let ttl = i64::try_from(millis(ttl)).unwrap_or(i64::MAX);
+        bounded(async move { connection.pexpire::<_, ()>(key, ttl).await }).await
+    }
+
+    pub(super) async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let (mut connection, key) = (self.connection.clone(), self.key(id));
+        bounded(async move { connection.del::<_, ()>(key).await }).await
+    }
+
+    /// `SET key value PX ttl` with `NX` or `XX`; whether it was set.
+    async fn set(
+        &self,
+        id: &str,
+        value: &str,
+        ttl: Duration,
+        only: SetOnly,
+    ) -> Result<bool, StoreError> {
+        let (mut connection, key) = (self.connection.clone(), self.key(id));
+        let options = SetOptions::default()
+            .conditional_set(match only {
+                SetOnly::New => redis::ExistenceCheck::NX,
+                SetOnly::Existing => redis::ExistenceCheck::XX,
+            })
+            .with_expiration(SetExpiry::PX(millis(ttl)));
+        let value = value.to_owned();
+        let reply: Option<String> =
+            bounded(async move { connection.set_options(key, value, options).await }).await?;
+        Ok(reply.is_some())
+    }
+}
+
+enum SetOnly {
+    New,
+    Existing,
+}
+
+/// Short timeouts and a quick, capped reconnect: during an outage calls fail
+/// within about a second instead of hanging, and the first call after Redis
+/// returns reconnects.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_millis(1_000)))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// Runs one Redis call within [`CALL_TIMEOUT`].
+async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(store_error),
+        Err(_) => Err(StoreError::Unavailable(anyhow::anyhow!(
+            "timed out after {CALL_TIMEOUT:?}"
+        ))),
+    }
+}
+
+/// A script's `corrupt` error reply is about the data; anything else means
+/// Redis could not be used.
+fn store_error(err: redis::RedisError) -> StoreError {
+    if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
+        && err.to_string().contains("corrupt")
+    {
+        StoreError::Corrupt(err.to_string())
+    } else {
+        StoreError::Unavailable(err.into())
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn encode(state: &SessionState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn decode(raw: &str) -> Result<SessionState, StoreError> {
+    serde_json::from_str(raw).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
