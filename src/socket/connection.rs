@@ -293,6 +293,11 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for Connection {
                 ctx.stop();
             }
             Err(ProtocolError::Overflow) => self.close(ctx, too_big()),
+            // The connection broke (the peer vanished): nobody to send a close frame to.
+            Err(ProtocolError::Io(err)) => {
+                log::debug!("socket {} connection lost: {err}", self.id);
+                ctx.stop();
+            }
             Err(err) => {
                 log::debug!("socket {} protocol error: {err}", self.id);
                 self.close(

@@ -54,6 +54,11 @@ struct Envelope<'a> {
 impl ClientEvent {
     /// Parses one text frame.
     pub fn parse(text: &str) -> Result<Self, FrameError> {
+        // serde would also fill the envelope from an array (`["incr"]`);
+        // the protocol wants an object.
+        if !text.trim_start().starts_with('{') {
+            return Err(FrameError::BadJson);
+        }
         let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|_| FrameError::BadJson)?;
         match envelope.event.as_ref() {
             "incr" => Ok(Self::Incr),
@@ -160,7 +165,7 @@ mod tests {
             ClientEvent::parse(r#"{"event":"nope"}"#),
             Err(FrameError::UnknownEvent)
         );
-        for bad in ["", "incr", "[]", r#"{"event":1}"#, r#"{"data":1}"#, "{"] {
+        for bad in ["", "incr", "[]", r#"["incr"]"#, r#"{"event":1}"#, r#"{"data":1}"#, "{"] {
             assert_eq!(ClientEvent::parse(bad), Err(FrameError::BadJson), "{bad}");
         }
     }
