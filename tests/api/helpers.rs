@@ -124,6 +124,7 @@ impl Visitor {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
+            .timeout(WAIT)
             .build()
             .expect("an HTTP client");
         Self {
@@ -265,9 +266,9 @@ pub enum Ended {
 impl Socket {
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
-        self.stream
-            .send(Message::text(text))
+        tokio::time::timeout(WAIT, self.stream.send(Message::text(text)))
             .await
+            .expect("the frame is sent within the wait")
             .expect("send a frame");
     }
 
@@ -276,10 +277,12 @@ impl Socket {
         self.send_text(r#"{"event":"incr"}"#).await;
     }
 
-    /// The next text frame as JSON; fails on close or after [`WAIT`].
+    /// The next text frame as JSON; fails on close or after [`WAIT`]
+    /// (pings in between do not extend the wait).
     pub async fn next_event(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let next = tokio::time::timeout(WAIT, self.stream.next())
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .expect("a frame within the wait");
             match next {
@@ -354,4 +357,21 @@ impl Socket {
         let _ = self.stream.close(None).await;
         while let Ok(Some(_)) = tokio::time::timeout(WAIT, self.stream.next()).await {}
     }
+}
+
+/// Starts an instance on the Redis at `redis_url`; instances started with
+/// the same URL share sessions and events (same secret, same prefix).
+pub async fn spawn_redis_app(redis_url: &str) -> TestApp {
+    spawn_redis_app_with(redis_url, |_| {}).await
+}
+
+/// Like [`spawn_redis_app`], with the configuration changed by `change`.
+pub async fn spawn_redis_app_with(redis_url: &str, change: impl FnOnce(&mut Config)) -> TestApp {
+    let url = redis_url.to_owned();
+    spawn_app_with(move |config| {
+        config.store = session_bridge::config::StoreConfig::Redis(url);
+        config.redis_prefix = "test:".to_owned();
+        change(config);
+    })
+    .await
 }

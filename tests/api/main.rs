@@ -1,4 +1,19 @@
 //! Black-box tests of the contract, against the real app on port 0.
 
+mod auth;
+mod concurrency;
+mod expiry;
+mod frames;
+mod heartbeat;
 mod helpers;
+mod login;
+mod logout;
+mod origin;
+#[path = "../support/proxy.rs"]
+mod proxy;
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+mod registry;
+mod resilience;
+mod scale_out;
 mod sharing;
