@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod fanout;
+pub mod healthcheck;
 pub mod origin;
 pub mod routes;
 pub mod session;

@@ -1,11 +1,34 @@
 //! Reads the configuration, starts logging, and runs the application.
+//! `session-bridge healthcheck` instead checks a running server (for Docker).
 
 use std::process::ExitCode;
 
-use session_bridge::{config::Config, startup::Application};
+use session_bridge::{config::Config, healthcheck, startup::Application};
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return health();
+    }
+    serve()
+}
+
+/// Exits 0 when the server on `PORT` (or 3000) answers `/healthz` with 200.
+fn health() -> ExitCode {
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(3000);
+    match healthcheck::check(port) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("unhealthy: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {

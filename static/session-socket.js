@@ -26,6 +26,7 @@
    * @property {number} [maxDelayMs=10000]    backoff cap
    * @property {number} [stableAfterMs=5000]  a connection open this long resets the backoff
    * @property {number[]} [noReconnectCodes=[4000, 1003, 1009]] close codes that stop the client
+   * @property {number} [renewedDelayMs=1000] least wait after 4001 "session renewed"
    * @property {function(CloseInfo): (Promise|void)} [beforeReconnect] called when a
    *   reconnect is due; if it returns a promise, the reconnect waits for it to settle
    *   (e.g. a pending login request, so the handshake carries the renewed cookie)
@@ -53,6 +54,7 @@
       this.maxDelayMs = options.maxDelayMs ?? 10000;
       this.stableAfterMs = options.stableAfterMs ?? 5000;
       this.noReconnectCodes = options.noReconnectCodes ?? [4000, 1003, 1009];
+      this.renewedDelayMs = options.renewedDelayMs ?? 1000;
       this.beforeReconnect = options.beforeReconnect ?? null;
       /** @type {'connecting'|'open'|'reconnecting'|'closed'} */
       this.state = 'connecting';
@@ -174,7 +176,13 @@
       if (this._openedAt && Date.now() - this._openedAt >= this.stableAfterMs) this._attempt = 0;
       this._openedAt = 0;
       const retry = !this._stopped && !this.noReconnectCodes.includes(code);
-      const delayMs = retry ? this._nextDelay() : null;
+      let delayMs = retry ? this._nextDelay() : null;
+      // A login in another tab renewed the key: its response, which carries
+      // the new cookie, may still be on its way. Reconnecting at once would
+      // send the dead cookie and start a new, anonymous session.
+      if (retry && code === 4001 && reason === 'session renewed') {
+        delayMs = Math.max(delayMs, this.renewedDelayMs);
+      }
       const info = { code, reason, willReconnect: retry, delayMs };
       this.state = retry ? 'reconnecting' : 'closed';
       this._fire('close', info);
