@@ -10,7 +10,12 @@ use reqwest::{
     header, Response, StatusCode, Url,
 };
 use serde_json::Value;
-use session_bridge::{config::Config, startup::Application};
+use session_bridge::{
+    config::Config,
+    session::{SessionCookie, SessionId},
+    startup::Application,
+    store::Store,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
     tungstenite::{
@@ -47,6 +52,9 @@ pub struct TestApp {
     pub address: String,
     /// The bound port.
     pub port: u16,
+    /// The app's own store, to act behind its back (no fan-out).
+    pub store: Store,
+    cookie: SessionCookie,
 }
 
 /// Starts the app with the default test configuration.
@@ -59,14 +67,18 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut config = test_config();
     change(&mut config);
+    let cookie = SessionCookie::new(config.secret.key.clone(), config.cookie_secure);
     let app = Application::build(config)
         .await
         .expect("the application starts");
     let port = app.port();
+    let store = app.sessions().store().clone();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        store,
+        cookie,
     }
 }
 
@@ -74,6 +86,17 @@ impl TestApp {
     /// A new visitor: its own cookie jar, like a separate browser.
     pub fn visitor(&self) -> Visitor {
         Visitor::new(&self.address)
+    }
+
+    /// The session key inside the visitor's cookie.
+    pub fn session_id(&self, visitor: &Visitor) -> SessionId {
+        let cookie = visitor.cookie_header().expect("the visitor has a cookie");
+        let request = actix_web::test::TestRequest::default()
+            .insert_header(("cookie", cookie.to_str().expect("ASCII cookies")))
+            .to_http_request();
+        self.cookie
+            .session_id(&request)
+            .expect("the cookie holds a session key")
     }
 
     /// `GET /healthz` as JSON, with its status.
@@ -96,19 +119,37 @@ impl TestApp {
 }
 
 /// Polls `check` until it holds, failing the test after [`WAIT`].
-pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub async fn wait_until<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
+    wait_until_within(WAIT, what, check).await;
+}
+
+/// Polls `check` until it holds, failing the test after `bound` (for waits
+/// the contract makes longer than [`WAIT`], such as expiry or heartbeats).
+pub async fn wait_until_within<F, Fut>(bound: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
+            "timed out after {bound:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Bounds a wait as a whole: one that reads many frames (each bounded on
+/// its own) or makes many requests.
+pub async fn within<T>(bound: Duration, what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(bound, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {bound:?} waiting for {what}"))
 }
 
 /// One browser: an HTTP client with a cookie jar, and sockets that share it.
