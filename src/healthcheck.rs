@@ -23,7 +23,9 @@ pub fn check(port: u16) -> Result<(), String> {
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .map_err(|err| err.to_string())?;
     let mut head = [0u8; 12];
-    stream.read_exact(&mut head).map_err(|err| err.to_string())?;
+    stream
+        .read_exact(&mut head)
+        .map_err(|err| err.to_string())?;
     match &head[..] {
         b"HTTP/1.1 200" => Ok(()),
         other => Err(format!(

@@ -19,16 +19,16 @@ pub async fn reject_foreign_writes(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let foreign = !req.method().is_safe()
-        && req
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|state| {
-                !state
-                    .origins
-                    .permits(req.head(), req.connection_info().scheme())
-            });
+        && req.app_data::<web::Data<AppState>>().is_some_and(|state| {
+            !state
+                .origins
+                .permits(req.head(), req.connection_info().scheme())
+        });
     if foreign {
         let refusal = AppError::ForeignOrigin.error_response();
         return Ok(req.into_response(refusal).map_into_right_body());
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

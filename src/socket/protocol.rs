@@ -165,7 +165,15 @@ mod tests {
             ClientEvent::parse(r#"{"event":"nope"}"#),
             Err(FrameError::UnknownEvent)
         );
-        for bad in ["", "incr", "[]", r#"["incr"]"#, r#"{"event":1}"#, r#"{"data":1}"#, "{"] {
+        for bad in [
+            "",
+            "incr",
+            "[]",
+            r#"["incr"]"#,
+            r#"{"event":1}"#,
+            r#"{"data":1}"#,
+            "{",
+        ] {
             assert_eq!(ClientEvent::parse(bad), Err(FrameError::BadJson), "{bad}");
         }
     }
