@@ -31,7 +31,7 @@ pub type SessionState = HashMap<String, String>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store cannot be reached or did not answer in time.
-    #[error("session store unavailable: {0}")]
+    #[error("{0:#}")]
     Unavailable(#[source] anyhow::Error),
     /// A stored value is not what this app wrote.
     #[error("session state is corrupt: {0}")]
