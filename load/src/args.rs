@@ -1,0 +1,123 @@
+//! Hand-parsed command line: `load <scenario> [--name value]...`.
+//!
+//! Every option has a default; an option the scenario does not read is an
+//! error, so a typo never silently runs the default.
+
+use std::{collections::BTreeMap, str::FromStr, time::Duration};
+
+use crate::Result;
+
+/// The usage text (`load --help`).
+pub const USAGE: &str = "\
+load: a load program for session-bridge (talks to 127.0.0.1 only)
+
+usage: load <scenario> [--option value]...
+
+common options:
+  --port P          server port on 127.0.0.1                 (3000)
+  --pid PID         server process id, to read its RSS from /proc/PID/status
+  --timeout S       upper bound for any one wait, in seconds  (10)
+
+scenarios:
+  connect   open N sockets, each with its own new session (GET / for the
+            cookie, then the handshake), C at a time; hold them H seconds
+            idle and check every one is still open
+              --n 5000  --concurrency 50  --hold 5  --cookie page|handshake
+  fanout    K sockets on one session, then M sequential POST /incr; time
+            from each request to the LAST socket having the new count
+              --k 1000  --m 200  --concurrency 50
+  http      POST /incr on one session over C keep-alive connections for D
+            seconds; req/s, latency, lost increments
+              --concurrency 64  --duration 10  --max-requests 10000000
+  mixed     S sessions with W sockets each; R increments per second in all,
+            alternately over HTTP and over a socket; delivery latency to
+            every socket of the session, and loss
+              --sessions 200  --sockets 3  --rate 1000  --duration 10
+
+Prints one JSON line on stdout and a human table on stderr. Exits 1 when the
+run had errors or lost increments or events (figures are never judged).
+";
+
+/// The parsed command line.
+pub struct Args {
+    /// `connect`, `fanout`, `http` or `mixed`.
+    pub scenario: String,
+    options: BTreeMap<String, String>,
+    read: Vec<String>,
+}
+
+impl Args {
+    /// Parses `argv` without the program name. `None` means: print usage.
+    pub fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Self>> {
+        let Some(scenario) = argv.next() else {
+            return Ok(None);
+        };
+        if scenario == "--help" || scenario == "-h" || scenario == "help" {
+            return Ok(None);
+        }
+        let mut options = BTreeMap::new();
+        while let Some(flag) = argv.next() {
+            if flag == "--help" || flag == "-h" {
+                return Ok(None);
+            }
+            let Some(name) = flag.strip_prefix("--") else {
+                return Err(format!("unexpected argument `{flag}`").into());
+            };
+            let (name, value) = match name.split_once('=') {
+                Some((name, value)) => (name.to_owned(), value.to_owned()),
+                None => {
+                    let value = argv
+                        .next()
+                        .ok_or_else(|| format!("--{name} needs a value"))?;
+                    (name.to_owned(), value)
+                }
+            };
+            options.insert(name, value);
+        }
+        Ok(Some(Self {
+            scenario,
+            options,
+            read: Vec::new(),
+        }))
+    }
+
+    /// The option `name` parsed as `T`, or `default`.
+    pub fn get<T: FromStr>(&mut self, name: &str, default: T) -> Result<T> {
+        self.read.push(name.to_owned());
+        match self.options.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| format!("--{name}: `{raw}` is not a valid value").into()),
+        }
+    }
+
+    /// The option `name`, if given.
+    pub fn opt<T: FromStr>(&mut self, name: &str) -> Result<Option<T>> {
+        self.read.push(name.to_owned());
+        match self.options.get(name) {
+            None => Ok(None),
+            Some(raw) => raw
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("--{name}: `{raw}` is not a valid value").into()),
+        }
+    }
+
+    /// The option `name` in seconds (fractions allowed), or `default`.
+    pub fn secs(&mut self, name: &str, default: f64) -> Result<Duration> {
+        let secs: f64 = self.get(name, default)?;
+        if !(0.0..=86_400.0).contains(&secs) {
+            return Err(format!("--{name}: must be between 0 and 86400 seconds").into());
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+
+    /// Fails on any option that was given but never read.
+    pub fn finish(&self) -> Result<()> {
+        match self.options.keys().find(|name| !self.read.contains(name)) {
+            Some(name) => Err(format!("--{name} is not an option of `{}`", self.scenario).into()),
+            None => Ok(()),
+        }
+    }
+}
