@@ -5,17 +5,21 @@
 use futures_util::future::join_all;
 
 use crate::{
-    helpers::{spawn_redis_app, Visitor},
+    helpers::{spawn_redis_app, TestApp, Visitor},
     redis_server::RedisServer,
 };
 
+/// Two instances on one private Redis (kept alive by the caller).
+async fn two_instances() -> (RedisServer, TestApp, TestApp) {
+    let redis = RedisServer::start();
+    let a = spawn_redis_app(&redis.url()).await;
+    let b = spawn_redis_app(&redis.url()).await;
+    (redis, a, b)
+}
+
 #[actix_web::test]
 async fn a_cookie_issued_by_one_instance_works_on_the_other() {
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let on_a = a.visitor();
     assert_eq!(on_a.incr().await, 1);
 
@@ -28,11 +32,7 @@ async fn a_cookie_issued_by_one_instance_works_on_the_other() {
 
 #[actix_web::test]
 async fn an_increment_on_one_instance_reaches_sockets_on_both_and_no_other_session() {
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let on_a = a.visitor();
     on_a.get_index().await;
     let on_b = on_a.at(&b.address);
@@ -52,11 +52,7 @@ async fn an_increment_on_one_instance_reaches_sockets_on_both_and_no_other_sessi
 
 #[actix_web::test]
 async fn a_socket_increment_on_one_instance_reaches_the_other() {
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let on_a = a.visitor();
     on_a.get_index().await;
     let (mut socket_a, _) = on_a.connect_and_greet().await;
@@ -70,11 +66,7 @@ async fn a_socket_increment_on_one_instance_reaches_the_other() {
 
 #[actix_web::test]
 async fn a_logout_on_one_instance_closes_the_sessions_sockets_on_the_other() {
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let on_a = a.visitor();
     on_a.get_index().await;
     let (mut socket_b, _) = on_a.at(&b.address).connect_and_greet().await;
@@ -87,11 +79,7 @@ async fn a_logout_on_one_instance_closes_the_sessions_sockets_on_the_other() {
 
 #[actix_web::test]
 async fn a_login_on_one_instance_closes_the_old_keys_sockets_on_the_other() {
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let on_a = a.visitor();
     assert_eq!(on_a.incr().await, 1);
     let (mut socket_b, _) = on_a.at(&b.address).connect_and_greet().await;
@@ -110,11 +98,7 @@ async fn a_login_on_one_instance_closes_the_old_keys_sockets_on_the_other() {
 async fn concurrent_increments_across_instances_are_never_lost() {
     const CLIENTS: usize = 6;
     const EACH: u64 = 100;
-    let redis = RedisServer::start();
-    let (a, b) = (
-        spawn_redis_app(&redis.url()).await,
-        spawn_redis_app(&redis.url()).await,
-    );
+    let (_redis, a, b) = two_instances().await;
     let owner = a.visitor();
     owner.get_index().await;
     let clients: Vec<Visitor> = (0..CLIENTS)
