@@ -34,7 +34,6 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 3;
 pub struct Application {
     port: u16,
     server: Server,
-    registry: Addr<Registry>,
     sessions: Sessions,
 }
 
@@ -80,7 +79,6 @@ impl Application {
         Ok(Self {
             port,
             server,
-            registry,
             sessions,
         })
     }
@@ -93,11 +91,6 @@ impl Application {
     /// The session service (tests use it to inspect the store).
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
-    }
-
-    /// This process's socket registry.
-    pub fn registry(&self) -> &Addr<Registry> {
-        &self.registry
     }
 
     /// Serves until shutdown.
