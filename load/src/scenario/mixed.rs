@@ -206,7 +206,7 @@ async fn session(
         let expected = rig.count + 1;
         rig.group.expect(expected);
         let sent = Instant::now();
-        if turn % 2 == 0 {
+        if turn.is_multiple_of(2) {
             run.via_http += 1;
             match tokio::time::timeout(timeout, rig.http.incr(Some(&rig.cookie))).await {
                 Ok(Ok((count, _))) if count == expected => {}
