@@ -144,38 +144,34 @@ async fn replace_updates_a_live_session(store: Store) {
     );
 }
 
-async fn replace_never_creates_a_session(store: Store) {
-    let unknown = SessionId::generate();
-    let replaced = store
-        .replace(&unknown, state(&[("count", "1")]), LONG)
-        .await
-        .expect("replace");
-    assert!(!replaced, "an unknown key is not replaced");
-    assert_eq!(load(&store, &unknown).await, None, "nor created");
-
+/// Keys of sessions that do not exist: never created, deleted, expired.
+async fn missing_sessions(store: &Store) -> [(&'static str, SessionId); 3] {
     let deleted = store
         .create(state(&[("count", "1")]), LONG)
         .await
         .expect("create");
     store.delete(&deleted).await.expect("delete");
-    let replaced = store
-        .replace(&deleted, state(&[("count", "2")]), LONG)
-        .await
-        .expect("replace");
-    assert!(!replaced, "a deleted session is not replaced");
-    assert_eq!(load(&store, &deleted).await, None, "nor brought back");
-
     let expired = store
         .create(state(&[("count", "1")]), SHORT)
         .await
         .expect("create");
-    wait_until_gone(&store, &expired).await;
-    let replaced = store
-        .replace(&expired, state(&[("count", "2")]), LONG)
-        .await
-        .expect("replace");
-    assert!(!replaced, "an expired session is not replaced");
-    assert_eq!(load(&store, &expired).await, None, "nor brought back");
+    wait_until_gone(store, &expired).await;
+    [
+        ("an unknown key", SessionId::generate()),
+        ("a deleted session", deleted),
+        ("an expired session", expired),
+    ]
+}
+
+async fn replace_never_creates_a_session(store: Store) {
+    for (what, id) in missing_sessions(&store).await {
+        let replaced = store
+            .replace(&id, state(&[("count", "2")]), LONG)
+            .await
+            .expect("replace");
+        assert!(!replaced, "{what} is not replaced");
+        assert_eq!(load(&store, &id).await, None, "{what} is not brought back");
+    }
 }
 
 async fn increment_adds_one_and_starts_a_missing_field_at_one(store: Store) {
@@ -203,55 +199,11 @@ async fn increment_adds_one_and_starts_a_missing_field_at_one(store: Store) {
 }
 
 async fn increment_never_creates_a_session(store: Store) {
-    let unknown = SessionId::generate();
-    assert_eq!(
-        store
-            .increment(&unknown, "count", LONG)
-            .await
-            .expect("incr"),
-        None
-    );
-    assert_eq!(
-        load(&store, &unknown).await,
-        None,
-        "an unknown key stays unknown"
-    );
-
-    let deleted = store
-        .create(state(&[("count", "3")]), LONG)
-        .await
-        .expect("create");
-    store.delete(&deleted).await.expect("delete");
-    assert_eq!(
-        store
-            .increment(&deleted, "count", LONG)
-            .await
-            .expect("incr"),
-        None
-    );
-    assert_eq!(
-        load(&store, &deleted).await,
-        None,
-        "a deleted one stays gone"
-    );
-
-    let expired = store
-        .create(state(&[("count", "3")]), SHORT)
-        .await
-        .expect("create");
-    wait_until_gone(&store, &expired).await;
-    assert_eq!(
-        store
-            .increment(&expired, "count", LONG)
-            .await
-            .expect("incr"),
-        None
-    );
-    assert_eq!(
-        load(&store, &expired).await,
-        None,
-        "an expired one stays gone"
-    );
+    for (what, id) in missing_sessions(&store).await {
+        let count = store.increment(&id, "count", LONG).await.expect("incr");
+        assert_eq!(count, None, "{what} is not incremented");
+        assert_eq!(load(&store, &id).await, None, "{what} is not brought back");
+    }
 }
 
 async fn increment_of_a_field_that_is_not_a_number_fails_and_changes_nothing(store: Store) {
@@ -365,29 +317,14 @@ async fn renew_moves_the_session_to_a_new_key_with_changes_merged(store: Store) 
 }
 
 async fn renew_of_a_missing_session_is_none(store: Store) {
-    let unknown = SessionId::generate();
-    assert_eq!(
-        store
-            .renew(&unknown, state(&[("name", "\"Ada\"")]), LONG)
+    for (what, id) in missing_sessions(&store).await {
+        let renewed = store
+            .renew(&id, state(&[("name", "\"Ada\"")]), LONG)
             .await
-            .expect("renew"),
-        None
-    );
-    assert_eq!(load(&store, &unknown).await, None);
-
-    let deleted = store
-        .create(state(&[("count", "1")]), LONG)
-        .await
-        .expect("create");
-    store.delete(&deleted).await.expect("delete");
-    assert_eq!(
-        store
-            .renew(&deleted, state(&[("name", "\"Ada\"")]), LONG)
-            .await
-            .expect("renew"),
-        None
-    );
-    assert_eq!(load(&store, &deleted).await, None);
+            .expect("renew");
+        assert_eq!(renewed, None, "{what} is not renewed");
+        assert_eq!(load(&store, &id).await, None, "{what} is not brought back");
+    }
 }
 
 async fn delete_removes_the_session_and_tolerates_a_missing_one(store: Store) {
@@ -501,17 +438,10 @@ async fn touch_restarts_the_lifetime(store: Store) {
 }
 
 async fn touch_never_creates_a_session(store: Store) {
-    let unknown = SessionId::generate();
-    store.touch(&unknown, LONG).await.expect("touch");
-    assert_eq!(load(&store, &unknown).await, None);
-
-    let expired = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
-    wait_until_gone(&store, &expired).await;
-    store.touch(&expired, LONG).await.expect("touch");
-    assert_eq!(load(&store, &expired).await, None);
+    for (what, id) in missing_sessions(&store).await {
+        store.touch(&id, LONG).await.expect("touch");
+        assert_eq!(load(&store, &id).await, None, "{what} is not brought back");
+    }
 }
 
 async fn renew_restarts_the_lifetime(store: Store) {
