@@ -316,7 +316,10 @@ mod tests {
         );
         assert_eq!(error_var(&[("COOKIE_SECURE", "maybe")]), "COOKIE_SECURE");
         assert_eq!(error_var(&[("RUST_LOG", "app=loud")]), "RUST_LOG");
-        assert_eq!(error_var(&[("REDIS_KEY_PREFIX", "my app:")]), "REDIS_KEY_PREFIX");
+        assert_eq!(
+            error_var(&[("REDIS_KEY_PREFIX", "my app:")]),
+            "REDIS_KEY_PREFIX"
+        );
     }
 
     #[test]

@@ -8,15 +8,10 @@
 //! next request.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_web_actors::ws::WsResponseBuilder;
+use actix_web_actors::ws::{self, WsResponseBuilder};
 
 use super::{connection::MAX_MESSAGE_BYTES, Connection};
-use crate::{
-    config::SocketAuth,
-    error::AppError,
-    session::{SessionData, SessionId},
-    state::AppState,
-};
+use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
 
 /// Upgrades the request to a WebSocket held by a [`Connection`].
 pub async fn handshake(
@@ -33,6 +28,9 @@ pub async fn handshake(
     {
         return Err(AppError::ForeignOrigin.into());
     }
+    // A request that is no upgrade at all is answered before anything is
+    // created for it.
+    ws::handshake(&req)?;
 
     let existing = match state.cookie.session_id(&req) {
         Some(id) => state
@@ -49,7 +47,10 @@ pub async fn handshake(
         }
         (Some((id, _)), _) => (id, false),
         (None, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
-        (None, SocketAuth::Session) => (new_session(&state).await?, true),
+        (None, SocketAuth::Session) => {
+            let id = state.sessions.create(&SessionData::default()).await;
+            (id.map_err(AppError::from)?, true)
+        }
     };
 
     let connection = Connection::new(
@@ -65,8 +66,4 @@ pub async fn handshake(
         state.cookie.set(&mut response, &id)?;
     }
     Ok(response)
-}
-
-async fn new_session(state: &AppState) -> Result<SessionId, AppError> {
-    Ok(state.sessions.create(&SessionData::default()).await?)
 }

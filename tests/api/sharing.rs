@@ -1,5 +1,7 @@
 //! HTTP and sockets share one session and one count.
 
+use session_bridge::store::Store;
+
 use crate::helpers::spawn_app;
 
 #[actix_web::test]
@@ -95,4 +97,27 @@ async fn a_tampered_cookie_counts_as_no_session() {
 
     assert_eq!(stranger.incr().await, 1);
     assert_eq!(visitor.incr().await, 2);
+}
+
+#[actix_web::test]
+async fn a_plain_request_to_the_socket_route_is_refused_and_starts_no_session() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+
+    let response = visitor
+        .http
+        .get(format!("{}/ws", app.address))
+        .send()
+        .await
+        .expect("GET /ws");
+
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .is_none());
+    match &app.store {
+        Store::Memory(sessions) => assert!(sessions.is_empty(), "no session was stored"),
+        Store::Redis(_) => unreachable!("the test app uses the embedded store"),
+    }
 }
