@@ -56,13 +56,23 @@ scenario('6. the SPA on a listed origin shares the session; on an unlisted origi
   const refused = await h.open(context, spaUrl(unlisted.origin), 'spa-unlisted', { allow: fromUnlisted });
   // A CORS failure hides the status from the page (and from Playwright's
   // events): read it from the DevTools protocol.
-  const network = { statuses: [], corsErrors: [] };
+  // The ExtraInfo event may arrive before requestWillBeSent, so events are
+  // kept by request id and matched to the /incr requests when checked.
   const incrRequests = new Set();
+  const statusById = new Map();
+  const corsErrorById = new Map();
   const cdp = await context.newCDPSession(refused);
   await cdp.send('Network.enable');
   cdp.on('Network.requestWillBeSent', (e) => { if (e.request.url === `${app.origin}/incr`) incrRequests.add(e.requestId); });
-  cdp.on('Network.responseReceivedExtraInfo', (e) => { if (incrRequests.has(e.requestId)) network.statuses.push(e.statusCode); });
-  cdp.on('Network.loadingFailed', (e) => { if (incrRequests.has(e.requestId)) network.corsErrors.push(e.corsErrorStatus?.corsError); });
+  cdp.on('Network.responseReceivedExtraInfo', (e) => statusById.set(e.requestId, e.statusCode));
+  cdp.on('Network.loadingFailed', (e) => corsErrorById.set(e.requestId, e.corsErrorStatus?.corsError));
+  const network = () => {
+    const ids = [...incrRequests];
+    return {
+      statuses: ids.filter((id) => statusById.has(id)).map((id) => statusById.get(id)),
+      corsErrors: ids.filter((id) => corsErrorById.has(id)).map((id) => corsErrorById.get(id)),
+    };
+  };
 
   // The WebSocket: 403 to the handshake, shown as refused.
   await expectSocketState(refused, 'refused');
@@ -73,9 +83,9 @@ scenario('6. the SPA on a listed origin shares the session; on an unlisted origi
   // HTTP: the app answers 403 without CORS headers; the page sees a CORS failure.
   await refused.getByRole('button', { name: 'Increment over HTTP' }).click();
   await expectText(refused, 'http-state', 'refused: the API did not allow this origin (CORS)');
-  await eventually(() => network.statuses.length === 1 && network.corsErrors.length === 1,
-    { message: () => `expected one refused POST /incr: ${JSON.stringify(network)}` });
-  assert.deepEqual(network, { statuses: [403], corsErrors: ['MissingAllowOriginHeader'] },
+  await eventually(() => network().statuses.length === 1 && network().corsErrors.length === 1,
+    { message: () => `expected one refused POST /incr: ${JSON.stringify(network())}` });
+  assert.deepEqual(network(), { statuses: [403], corsErrors: ['MissingAllowOriginHeader'] },
     'the app answered the unlisted origin\'s POST with 403 and no Access-Control-Allow-Origin');
   await expectText(refused, 'count', '–');
   await h.doc('spa-refused', refused);
