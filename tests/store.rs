@@ -144,6 +144,15 @@ async fn replace_updates_a_live_session(store: Store) {
     );
 }
 
+/// A session `{"count": "1"}` with the short lifetime: the subject of a
+/// lifetime test, or its unwritten control.
+async fn short_session(store: &Store) -> SessionId {
+    store
+        .create(state(&[("count", "1")]), SHORT)
+        .await
+        .expect("create")
+}
+
 /// Keys of sessions that do not exist: never created, deleted, expired.
 async fn missing_sessions(store: &Store) -> [(&'static str, SessionId); 3] {
     let deleted = store
@@ -366,14 +375,7 @@ async fn a_session_expires_after_its_lifetime_and_loads_do_not_extend_it(store: 
 
 async fn increment_restarts_the_lifetime(store: Store) {
     let start = Instant::now();
-    let id = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
-    let control = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
+    let (id, control) = (short_session(&store).await, short_session(&store).await);
 
     assert_eq!(
         store.increment(&id, "count", LONG).await.expect("incr"),
@@ -391,14 +393,7 @@ async fn increment_restarts_the_lifetime(store: Store) {
 
 async fn replace_restarts_the_lifetime(store: Store) {
     let start = Instant::now();
-    let id = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
-    let control = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
+    let (id, control) = (short_session(&store).await, short_session(&store).await);
 
     assert!(store
         .replace(&id, state(&[("count", "5")]), LONG)
@@ -418,14 +413,7 @@ async fn replace_restarts_the_lifetime(store: Store) {
 
 async fn touch_restarts_the_lifetime(store: Store) {
     let start = Instant::now();
-    let id = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
-    let control = store
-        .create(state(&[("count", "1")]), SHORT)
-        .await
-        .expect("create");
+    let (id, control) = (short_session(&store).await, short_session(&store).await);
 
     store.touch(&id, LONG).await.expect("touch");
     outlive_short(start).await;
