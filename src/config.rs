@@ -36,6 +36,19 @@ pub struct Config {
     /// Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`), so several
     /// apps or test runs can share one Redis.
     pub redis_prefix: String,
+    /// How many recent lobby messages a socket receives when it opens
+    /// (`CHAT_HISTORY`, 0 to 1000).
+    pub chat_history: usize,
+    /// How long a user may have no open socket before being announced
+    /// offline (`PRESENCE_GRACE_SECS`, 0 to 300).
+    pub presence_grace: Duration,
+    /// With Redis: how long an instance may stay silent before the others
+    /// drop its users' presence (`INSTANCE_TTL_SECS`, 3 to 3600).
+    pub instance_ttl: Duration,
+    /// Open sockets per session on this instance (`MAX_SOCKETS_PER_SESSION`).
+    pub max_sockets_per_session: usize,
+    /// The most sessions the embedded store holds (`MAX_SESSIONS`).
+    pub max_sessions: usize,
 }
 
 /// The session cookie's key, and whether it was generated for this process only.
@@ -181,6 +194,25 @@ impl Config {
             },
         )?;
 
+        let chat_history = parse_or("CHAT_HISTORY", get("CHAT_HISTORY"), 50, |v| {
+            whole_number(v, 0..=1000)
+        })?;
+        let presence_grace = parse_or("PRESENCE_GRACE_SECS", get("PRESENCE_GRACE_SECS"), 5, |v| {
+            whole_number(v, 0..=300)
+        })?;
+        let instance_ttl = parse_or("INSTANCE_TTL_SECS", get("INSTANCE_TTL_SECS"), 30, |v| {
+            whole_number(v, 3..=3600)
+        })?;
+        let max_sockets_per_session = parse_or(
+            "MAX_SOCKETS_PER_SESSION",
+            get("MAX_SOCKETS_PER_SESSION"),
+            64,
+            |v| whole_number(v, 1..=10_000),
+        )?;
+        let max_sessions = parse_or("MAX_SESSIONS", get("MAX_SESSIONS"), 100_000, |v| {
+            whole_number(v, 100..=100_000_000)
+        })?;
+
         Ok(Self {
             host,
             port,
@@ -193,6 +225,11 @@ impl Config {
             cookie_secure,
             log_filter,
             redis_prefix,
+            chat_history: usize::try_from(chat_history).unwrap_or(usize::MAX),
+            presence_grace: Duration::from_secs(presence_grace),
+            instance_ttl: Duration::from_secs(instance_ttl),
+            max_sockets_per_session: usize::try_from(max_sockets_per_session).unwrap_or(usize::MAX),
+            max_sessions: usize::try_from(max_sessions).unwrap_or(usize::MAX),
         })
     }
 }
@@ -216,6 +253,18 @@ fn seconds(value: &str) -> Result<u64, String> {
         Ok(secs) if (1..=u64::from(u32::MAX)).contains(&secs) => Ok(secs),
         _ => Err(format!(
             "expected a whole number of seconds, at least 1, got {value:?}"
+        )),
+    }
+}
+
+/// A whole number within `range`.
+fn whole_number(value: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(number) if range.contains(&number) => Ok(number),
+        _ => Err(format!(
+            "expected a whole number from {} to {}, got {value:?}",
+            range.start(),
+            range.end()
         )),
     }
 }
@@ -296,6 +345,11 @@ mod tests {
         assert!(!config.cookie_secure);
         assert_eq!(config.log_filter, "info");
         assert_eq!(config.redis_prefix, "session-bridge:");
+        assert_eq!(config.chat_history, 50);
+        assert_eq!(config.presence_grace, Duration::from_secs(5));
+        assert_eq!(config.instance_ttl, Duration::from_secs(30));
+        assert_eq!(config.max_sockets_per_session, 64);
+        assert_eq!(config.max_sessions, 100_000);
     }
 
     #[test]
@@ -320,6 +374,34 @@ mod tests {
             error_var(&[("REDIS_KEY_PREFIX", "my app:")]),
             "REDIS_KEY_PREFIX"
         );
+        for (var, bad) in [
+            ("CHAT_HISTORY", "1001"),
+            ("CHAT_HISTORY", "-1"),
+            ("PRESENCE_GRACE_SECS", "301"),
+            ("INSTANCE_TTL_SECS", "2"),
+            ("INSTANCE_TTL_SECS", "3601"),
+            ("MAX_SOCKETS_PER_SESSION", "0"),
+            ("MAX_SESSIONS", "99"),
+        ] {
+            assert_eq!(error_var(&[(var, bad)]), var, "{var}={bad}");
+        }
+    }
+
+    #[test]
+    fn range_ends_are_accepted() {
+        let config = config(&[
+            ("CHAT_HISTORY", "0"),
+            ("PRESENCE_GRACE_SECS", "0"),
+            ("INSTANCE_TTL_SECS", "3"),
+            ("MAX_SOCKETS_PER_SESSION", "10000"),
+            ("MAX_SESSIONS", "100"),
+        ])
+        .expect("range ends are valid");
+        assert_eq!(config.chat_history, 0);
+        assert_eq!(config.presence_grace, Duration::ZERO);
+        assert_eq!(config.instance_ttl, Duration::from_secs(3));
+        assert_eq!(config.max_sockets_per_session, 10_000);
+        assert_eq!(config.max_sessions, 100);
     }
 
     #[test]
