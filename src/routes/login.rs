@@ -1,14 +1,29 @@
 //! `POST /login`: gives the session a name and a new key.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{de::Error as _, Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use crate::{error::AppError, session::DisplayName, state::AppState};
 
-/// The body of `POST /login`.
-#[derive(Deserialize)]
+/// The body of `POST /login`: a JSON object `{"name": "..."}`, nothing else.
 pub struct LoginRequest {
     name: String,
+}
+
+impl<'de> Deserialize<'de> for LoginRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            name: String,
+        }
+        // A derived struct also accepts a JSON array (`["alice"]` would log
+        // in as alice): read an object first, then its fields.
+        let object = Map::<String, Value>::deserialize(deserializer)?;
+        Fields::deserialize(Value::Object(object))
+            .map(|fields| Self { name: fields.name })
+            .map_err(D::Error::custom)
+    }
 }
 
 /// Logs the session in. Its key is renewed, so a key planted before login

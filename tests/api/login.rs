@@ -151,6 +151,9 @@ async fn bad_bodies_are_refused_with_400_and_a_json_error() {
         json!({"name": {"first": "Ada"}}),
         json!("Ada"),
         json!(null),
+        // serde would fill the struct from a sequence; the contract wants an object.
+        json!(["Ada"]),
+        json!([]),
     ];
     for body in bad_json_bodies {
         let response = visitor.post_login(&body).await;
