@@ -20,6 +20,9 @@ pub enum AppError {
     /// `SOCKET_AUTH=login` and the session has not logged in.
     #[error("log in first")]
     LoginRequired,
+    /// The session already has `MAX_SOCKETS_PER_SESSION` sockets here.
+    #[error("too many sockets for this session")]
+    TooManySockets,
     /// The session store cannot be reached.
     #[error("session store unavailable")]
     StoreUnavailable(#[source] StoreError),
@@ -51,6 +54,7 @@ impl ResponseError for AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::ForeignOrigin => StatusCode::FORBIDDEN,
             Self::LoginRequired => StatusCode::UNAUTHORIZED,
+            Self::TooManySockets => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -55,6 +55,7 @@ impl Application {
             cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
             origins: OriginPolicy::new(config.allowed_origins.clone()),
             socket_auth: config.socket_auth,
+            max_sockets_per_session: config.max_sockets_per_session,
             reload_interval: config.reload_interval,
             registry: registry.clone(),
             shutdown: shutdown.clone(),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub origins: OriginPolicy,
     /// Who may open a socket.
     pub socket_auth: SocketAuth,
+    /// Open sockets allowed per session on this instance.
+    pub max_sockets_per_session: usize,
     /// How often each socket reloads its session.
     pub reload_interval: Duration,
     /// This process's sockets.

@@ -10,7 +10,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, WsResponseBuilder};
 
-use super::{connection::MAX_MESSAGE_BYTES, Connection};
+use super::{connection::MAX_MESSAGE_BYTES, registry::RoomSize, Connection};
 use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
 
 /// Upgrades the request to a WebSocket held by a [`Connection`].
@@ -52,6 +52,18 @@ pub async fn handshake(
             (id.map_err(AppError::from)?, true)
         }
     };
+
+    // The check and the socket's join are not one step, so handshakes racing
+    // on one session can overshoot the limit by how many are in flight at once.
+    let room = state.sessions.room(&id);
+    let open = state
+        .registry
+        .send(RoomSize(room))
+        .await
+        .map_err(|err| AppError::Internal(err.into()))?;
+    if open >= state.max_sockets_per_session {
+        return Err(AppError::TooManySockets.into());
+    }
 
     let connection = Connection::new(
         id.clone(),

@@ -16,5 +16,5 @@ pub use connection::{
 pub use handshake::handshake;
 pub use protocol::{ClientEvent, Close, FrameError, ServerEvent};
 pub use registry::{
-    Broadcast, Disconnect, GetStats, Join, Leave, Notify, Push, Registry, SocketId, Stats,
+    Broadcast, Disconnect, GetStats, Join, Leave, Notify, Push, Registry, RoomSize, SocketId, Stats,
 };

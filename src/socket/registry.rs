@@ -79,6 +79,11 @@ pub struct Disconnect {
 #[rtype(result = "()")]
 pub struct Broadcast(pub Push);
 
+/// How many sockets of a room this process holds.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct RoomSize(pub RoomId);
+
 /// How many sockets and distinct sessions this process holds.
 #[derive(Message)]
 #[rtype(result = "Stats")]
@@ -177,6 +182,14 @@ impl Handler<Broadcast> for Registry {
         for socket in self.rooms.values().flat_map(HashMap::values) {
             socket.do_send(msg.0.clone());
         }
+    }
+}
+
+impl Handler<RoomSize> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, msg: RoomSize, _: &mut Context<Self>) -> usize {
+        self.rooms.get(&msg.0).map_or(0, HashMap::len)
     }
 }
 

@@ -6,6 +6,7 @@ mod expiry;
 mod frames;
 mod heartbeat;
 mod helpers;
+mod limits;
 mod login;
 mod logout;
 mod origin;
