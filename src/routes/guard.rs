@@ -18,8 +18,10 @@ pub async fn reject_foreign_writes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    // Without the app state there is no policy to check against: refuse
+    // (fail closed) rather than let a write through unchecked.
     let foreign = !req.method().is_safe()
-        && req.app_data::<web::Data<AppState>>().is_some_and(|state| {
+        && req.app_data::<web::Data<AppState>>().is_none_or(|state| {
             !state
                 .origins
                 .permits(req.head(), req.connection_info().scheme())
@@ -31,4 +33,32 @@ pub async fn reject_foreign_writes(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{http::StatusCode, middleware::from_fn, test, web, App, HttpResponse};
+
+    use super::reject_foreign_writes;
+
+    #[actix_web::test]
+    async fn a_write_is_refused_when_the_app_state_is_missing() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(reject_foreign_writes))
+                .route("/incr", web::post().to(HttpResponse::Ok))
+                .route("/", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let write = test::TestRequest::post().uri("/incr").to_request();
+        let read = test::TestRequest::get().uri("/").to_request();
+        assert_eq!(
+            test::call_service(&app, write).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            test::call_service(&app, read).await.status(),
+            StatusCode::OK
+        );
+    }
 }
