@@ -53,16 +53,19 @@ pub async fn handshake(
         }
     };
 
-    // The check and the socket's join are not one step, so handshakes racing
-    // on one session can overshoot the limit by how many are in flight at once.
-    let room = state.sessions.room(&id);
-    let open = state
-        .registry
-        .send(RoomSize(room))
-        .await
-        .map_err(|err| AppError::Internal(err.into()))?;
-    if open >= state.max_sockets_per_session {
-        return Err(AppError::TooManySockets.into());
+    // A session created just now has no socket yet, so only an existing one
+    // costs the registry a question. The check and the socket's join are not
+    // one step: handshakes racing on one session can overshoot the limit by
+    // how many are in flight at once.
+    if !created {
+        let open = state
+            .registry
+            .send(RoomSize(state.sessions.room(&id)))
+            .await
+            .map_err(|err| AppError::Internal(err.into()))?;
+        if open >= state.max_sockets_per_session {
+            return Err(AppError::TooManySockets.into());
+        }
     }
 
     let connection = Connection::new(
