@@ -5,10 +5,12 @@
 
 pub mod config;
 pub mod error;
-pub mod fanout;
+pub mod events;
 pub mod healthcheck;
 pub mod origin;
+pub mod protocol;
 pub mod routes;
+pub mod services;
 pub mod session;
 pub mod shutdown;
 pub mod socket;

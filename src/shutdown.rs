@@ -13,9 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix::Addr;
-
-use crate::socket::{Broadcast, Close, GetStats, Push, Registry};
+use crate::{
+    events::{Audience, Push, Registry},
+    protocol::Close,
+};
 
 /// The longest shutdown waits for sockets to close.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,7 +35,7 @@ impl Shutdown {
 
     /// Waits for SIGTERM or Ctrl-C, then drains the sockets. Given to
     /// `HttpServer::shutdown_signal`, which stops the server when it returns.
-    pub async fn on_signal(self, registry: Addr<Registry>) {
+    pub async fn on_signal(self, registry: Registry) {
         wait_for_signal().await;
         log::info!("shutting down: closing every socket");
         self.drain(&registry).await;
@@ -42,17 +43,15 @@ impl Shutdown {
 
     /// Closes every socket with 1001 and waits until the registry is empty
     /// or [`DRAIN_TIMEOUT`] has passed.
-    pub async fn drain(&self, registry: &Addr<Registry>) {
+    pub async fn drain(&self, registry: &Registry) {
         self.draining.store(true, Ordering::Release);
-        registry.do_send(Broadcast(Push::Close(Close::ShuttingDown)));
+        registry.push(&Audience::Lobby, &Push::Close(Close::ShuttingDown));
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while Instant::now() < deadline {
-            match registry.send(GetStats).await {
-                Ok(stats) if stats.sockets > 0 => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                _ => return,
+            if registry.stats().sockets == 0 {
+                return;
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         log::warn!("shutting down with sockets still open after {DRAIN_TIMEOUT:?}");
     }

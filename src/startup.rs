@@ -1,11 +1,11 @@
-//! Builds the application: config → store → registry → fan-out → server.
+//! Builds the application: config → store → registry → events → services →
+//! server.
 //!
 //! [`Application::build`] binds the listener before returning, so tests can
 //! ask for port 0 and read the real port from [`Application::port`].
 
 use std::{net::TcpListener, time::Duration};
 
-use actix::{Actor, Addr};
 use actix_cors::Cors;
 use actix_web::{
     dev::Server,
@@ -16,12 +16,13 @@ use actix_web::{
 
 use crate::{
     config::{Config, StoreConfig},
-    fanout::{spawn_subscriber, Fanout, RedisFanout},
+    events::{spawn_subscriber, Events, InstanceId, RedisEvents, Registry},
     origin::OriginPolicy,
     routes,
-    session::{RoomKey, SessionCookie, Sessions},
+    services::{Lobby, Presence, Sessions},
+    session::{RoomKey, SessionCookie},
     shutdown::Shutdown,
-    socket::Registry,
+    socket::SocketServices,
     state::AppState,
     store::{MemoryStore, RedisStore, Store},
 };
@@ -41,23 +42,44 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
-        let registry = Registry::default().start();
-        let (store, fanout) = build_store(&config, &registry)?;
+        let registry = Registry::default();
+        let instance = InstanceId::generate();
+        let (store, events) = build_store(&config, &registry, &instance)?;
         let sessions = Sessions::new(
-            store,
-            fanout,
+            store.clone(),
+            events.clone(),
             RoomKey::new(&config.secret.key),
             config.session_ttl,
         );
+        let lobby = Lobby::new(
+            store.clone(),
+            events.clone(),
+            config.chat_history,
+            instance.clone(),
+        );
+        let presence = Presence::new(
+            store,
+            events,
+            instance,
+            config.presence_grace,
+            config.instance_ttl,
+        );
+        let local = registry.clone();
+        presence.spawn_keeper(move || local.user_counts());
         let shutdown = Shutdown::default();
         let state = web::Data::new(AppState {
             sessions: sessions.clone(),
+            sockets: SocketServices {
+                sessions: sessions.clone(),
+                lobby,
+                presence,
+                registry: registry.clone(),
+                reload_interval: config.reload_interval,
+            },
             cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
             origins: OriginPolicy::new(config.allowed_origins.clone()),
             socket_auth: config.socket_auth,
             max_sockets_per_session: config.max_sockets_per_session,
-            reload_interval: config.reload_interval,
-            registry: registry.clone(),
             shutdown: shutdown.clone(),
         });
 
@@ -100,9 +122,13 @@ impl Application {
     }
 }
 
-/// The store and the fan-out that go with it: in-process for the embedded
-/// store; Redis pub/sub (with its subscriber started) for Redis.
-fn build_store(config: &Config, registry: &Addr<Registry>) -> std::io::Result<(Store, Fanout)> {
+/// The store and the events path that go with it: in-process for the
+/// embedded store; also Redis pub/sub (with its subscriber started) for Redis.
+fn build_store(
+    config: &Config,
+    registry: &Registry,
+    instance: &InstanceId,
+) -> std::io::Result<(Store, Events)> {
     match &config.store {
         StoreConfig::Memory => {
             let store = MemoryStore::new();
@@ -111,7 +137,7 @@ fn build_store(config: &Config, registry: &Addr<Registry>) -> std::io::Result<(S
             let every =
                 (config.session_ttl / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
             store.spawn_sweeper(every);
-            Ok((Store::Memory(store), Fanout::Local(registry.clone())))
+            Ok((Store::Memory(store), Events::local(registry.clone())))
         }
         StoreConfig::Redis(url) => {
             let client = redis::Client::open(url.as_str()).map_err(std::io::Error::other)?;
@@ -122,10 +148,13 @@ fn build_store(config: &Config, registry: &Addr<Registry>) -> std::io::Result<(S
             );
             let store = RedisStore::new(client.clone(), &config.redis_prefix)
                 .map_err(std::io::Error::other)?;
-            let channel = format!("{}events", config.redis_prefix);
-            spawn_subscriber(client, channel.clone(), registry.clone());
-            let fanout = RedisFanout::new(store.connection(), channel, registry.clone());
-            Ok((Store::Redis(store), Fanout::Redis(fanout)))
+            let channel = store.events_channel();
+            spawn_subscriber(client, channel.clone(), registry.clone(), instance.clone());
+            let publisher = RedisEvents::new(store.connection(), &channel, instance.clone());
+            Ok((
+                Store::Redis(store),
+                Events::redis(registry.clone(), publisher),
+            ))
         }
     }
 }

@@ -1,21 +1,16 @@
 //! What every handler shares, built once at start-up.
 
-use std::time::Duration;
-
-use actix::Addr;
-
 use crate::{
-    config::SocketAuth,
-    origin::OriginPolicy,
-    session::{SessionCookie, Sessions},
-    shutdown::Shutdown,
-    socket::Registry,
+    config::SocketAuth, origin::OriginPolicy, services::Sessions, session::SessionCookie,
+    shutdown::Shutdown, socket::SocketServices,
 };
 
 /// The application's shared state (`web::Data<AppState>`).
 pub struct AppState {
     /// The one path to session data.
     pub sessions: Sessions,
+    /// What each socket is given (the services and this process's registry).
+    pub sockets: SocketServices,
     /// Reads and writes the session cookie.
     pub cookie: SessionCookie,
     /// Who may act cross-origin.
@@ -24,10 +19,6 @@ pub struct AppState {
     pub socket_auth: SocketAuth,
     /// Open sockets allowed per session on this instance.
     pub max_sockets_per_session: usize,
-    /// How often each socket reloads its session.
-    pub reload_interval: Duration,
-    /// This process's sockets.
-    pub registry: Addr<Registry>,
     /// Set once shutdown has begun.
     pub shutdown: Shutdown,
 }

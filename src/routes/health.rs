@@ -5,10 +5,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::{
-    socket::{GetStats, Stats},
-    state::AppState,
-};
+use crate::state::AppState;
 
 /// How long the health check waits for the store.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,10 +25,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         tokio::time::timeout(PING_TIMEOUT, store.ping()).await,
         Ok(Ok(()))
     );
-    let stats = state.registry.send(GetStats).await.unwrap_or(Stats {
-        sockets: 0,
-        sessions: 0,
-    });
+    let stats = state.sockets.registry.stats();
     let body = Health {
         status: if reachable { "ok" } else { "unavailable" },
         store: store.kind(),

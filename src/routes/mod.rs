@@ -8,6 +8,7 @@ mod health;
 mod index;
 mod login;
 mod logout;
+mod presence;
 
 use actix_web::web;
 
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incr", web::post().to(counter::incr))
         .route("/login", web::post().to(login::login))
         .route("/logout", web::post().to(logout::logout))
+        .route("/presence", web::get().to(presence::presence))
         .route("/healthz", web::get().to(health::healthz))
         .route("/ws", web::get().to(crate::socket::handshake))
         .route("/static/{path:.*}", web::get().to(assets::asset));

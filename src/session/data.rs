@@ -46,6 +46,11 @@ impl SessionData {
         }
     }
 
+    /// The user this session is logged in as, if it is.
+    pub fn user(&self) -> Option<&str> {
+        self.name.as_deref().filter(|_| self.authenticated)
+    }
+
     /// The state to store for this data.
     pub fn to_state(&self) -> SessionState {
         SessionState::from([

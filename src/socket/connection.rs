@@ -2,10 +2,12 @@
 //! alive with pings, reloads its session on a timer, and is in the registry
 //! from `started` to `stopped`, whatever ended it.
 //!
-//! Store calls made from here are bounded by [`STORE_TIMEOUT`] and spawned
-//! (`ctx.spawn`), so a slow store never freezes the heartbeat. The one
-//! exception is the first load, awaited with `ctx.wait` so that no frame can
-//! overtake the `session` frame.
+//! Store calls made from here are bounded by [`STORE_TIMEOUT`]. Most are
+//! spawned (`ctx.spawn`), so a slow store never freezes the heartbeat. Three
+//! are awaited with `ctx.wait`, which holds every other event back: the
+//! opening read (no frame may overtake the opening frames), a resync (live
+//! lobby frames must follow the missed ones) and a chat post (a socket's
+//! messages keep their order).
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -13,18 +15,23 @@ use std::{
 };
 
 use actix::{
-    fut::wrap_future, Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Handler,
-    StreamHandler,
+    fut::wrap_future, Actor, ActorContext, ActorFutureExt, AsyncContext, Handler, StreamHandler,
 };
 use actix_http::ws::Item;
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
 
 use super::{
-    protocol::{ClientEvent, Close, FrameError, ServerEvent},
     rate_limit::{Throttle, TokenBucket},
-    registry::{Join, Leave, Push, Registry, SocketId},
+    view::View,
+    SocketServices,
 };
-use crate::session::{RoomId, SessionData, SessionId, Sessions};
+use crate::{
+    events::{Push, SocketEntry, SocketId},
+    protocol::{ChatText, ClientEvent, Close, FrameError, ServerEvent},
+    services::LobbyView,
+    session::{RoomId, SessionData, SessionId},
+    store::{Roster, StoreError},
+};
 
 /// How often the server pings.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -44,13 +51,15 @@ pub struct Connection {
     id: SocketId,
     session: SessionId,
     room: RoomId,
-    sessions: Sessions,
-    registry: Addr<Registry>,
-    reload_every: Duration,
+    /// The session's login name when it is logged in; fixed for the socket's
+    /// life (a login renews the key, which closes the socket).
+    user: Option<String>,
+    services: SocketServices,
     opened: Instant,
     last_heard: Instant,
-    /// The highest count this socket has shown; `None` until the `session` frame.
-    shown: Option<u64>,
+    view: View,
+    /// Whether presence counts this socket (so it is uncounted once).
+    counted: bool,
     budget: TokenBucket,
     rate_notice: Throttle,
     /// A fragmented text message being reassembled.
@@ -59,25 +68,41 @@ pub struct Connection {
     close_code: Option<u16>,
 }
 
+/// What a socket reads when it opens or resyncs.
+struct Snapshot {
+    data: SessionData,
+    roster: Roster,
+    lobby: LobbyView,
+}
+
+/// Why a snapshot could not be read.
+enum Unread {
+    /// The session no longer exists.
+    Gone,
+    /// The store failed or was too slow; try again later.
+    Store(String),
+}
+
+impl From<StoreError> for Unread {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err.to_string())
+    }
+}
+
 impl Connection {
-    /// A socket of session `session`, announced to `registry`.
-    pub fn new(
-        session: SessionId,
-        sessions: Sessions,
-        registry: Addr<Registry>,
-        reload_every: Duration,
-    ) -> Self {
+    /// A socket of session `session`, whose data the handshake read.
+    pub fn new(session: SessionId, data: &SessionData, services: SocketServices) -> Self {
         let now = Instant::now();
         Self {
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
-            room: sessions.room(&session),
+            room: services.sessions.room(&session),
+            user: data.user().map(str::to_owned),
             session,
-            sessions,
-            registry,
-            reload_every,
+            services,
             opened: now,
             last_heard: now,
-            shown: None,
+            view: View::default(),
+            counted: false,
             budget: TokenBucket::new(FRAME_BUDGET, FRAME_BUDGET),
             rate_notice: Throttle::new(Duration::from_secs(1)),
             partial: None,
@@ -91,29 +116,103 @@ impl Connection {
         ctx.stop();
     }
 
-    /// Shows `data` as the socket's first frame, or a newer count after it.
-    fn show(&mut self, ctx: &mut ws::WebsocketContext<Self>, data: &SessionData) {
-        match self.shown {
-            None => {
-                self.shown = Some(data.count);
-                ctx.text(ServerEvent::Session(data).to_text());
-            }
-            Some(shown) if data.count > shown => {
-                self.shown = Some(data.count);
-                ctx.text(ServerEvent::CurrentCount(data.count).to_text());
-            }
-            Some(_) => {}
+    /// Reads the session, presence and the lobby, counting this socket's user
+    /// in presence first (so the roster includes it). Frozen meanwhile
+    /// (`ctx.wait`): pushes queue and are then filtered against what it shows.
+    fn snapshot(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let services = self.services.clone();
+        let (id, user, counted) = (self.session.clone(), self.user.clone(), self.counted);
+        let read = async move {
+            let mut counted = counted;
+            let read = async {
+                let data = services.sessions.load(&id).await?.ok_or(Unread::Gone)?;
+                if let (Some(user), false) = (&user, counted) {
+                    services.presence.join(user).await?;
+                    counted = true;
+                }
+                let roster = services.presence.roster().await?;
+                let lobby = services.lobby.read().await?;
+                Ok(Snapshot {
+                    data,
+                    roster,
+                    lobby,
+                })
+            };
+            let result = match tokio::time::timeout(STORE_TIMEOUT, read).await {
+                Ok(result) => result,
+                Err(_) => Err(Unread::Store("timed out".to_owned())),
+            };
+            (counted, result)
+        };
+        ctx.wait(
+            wrap_future(read).map(|(counted, result), act: &mut Self, ctx| {
+                act.counted = counted;
+                match result {
+                    Ok(snapshot) => act.show(ctx, &snapshot),
+                    Err(Unread::Gone) => act.close(ctx, Close::SessionExpired.into()),
+                    // Not gone, just unreachable: the next reload tries again.
+                    Err(Unread::Store(err)) => {
+                        log::warn!("socket {} could not read its state: {err}", act.id)
+                    }
+                }
+            }),
+        );
+    }
+
+    /// Shows a snapshot: the opening frames the first time, what changed
+    /// since after a resync.
+    fn show(&mut self, ctx: &mut ws::WebsocketContext<Self>, snapshot: &Snapshot) {
+        let Snapshot {
+            data,
+            roster,
+            lobby,
+        } = snapshot;
+        if !self.view.greeted() {
+            self.view.show_count(data.count);
+            ctx.text(ServerEvent::Session(data).to_text());
+            self.view.show_roster(&roster.online, roster.version);
+            ctx.text(ServerEvent::PresenceState(&roster.online).to_text());
+            let history: Vec<_> = lobby.messages.iter().map(|(_, message)| message).collect();
+            ctx.text(ServerEvent::ChatHistory(&history).to_text());
+            self.view.show_history_up_to(lobby.head);
+            return;
         }
+        if self.view.show_count(data.count) {
+            ctx.text(ServerEvent::CurrentCount(data.count).to_text());
+        }
+        for (name, online) in self.view.show_roster(&roster.online, roster.version) {
+            ctx.text(
+                ServerEvent::Presence {
+                    name: &name,
+                    online,
+                }
+                .to_text(),
+            );
+        }
+        for (seq, message) in &lobby.messages {
+            if *seq > self.view.seq() {
+                ctx.text(ServerEvent::Chat(message).to_text());
+            }
+        }
+        self.view.show_history_up_to(lobby.head);
     }
 
     /// Reloads the session: gone closes the socket (4001); a store error does
-    /// not, and the next interval tries again.
+    /// not, and the next interval tries again. A socket that could not greet
+    /// yet greets instead.
     fn reload(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let (sessions, id) = (self.sessions.clone(), self.session.clone());
+        if !self.view.greeted() {
+            return self.snapshot(ctx);
+        }
+        let (sessions, id) = (self.services.sessions.clone(), self.session.clone());
         let load = async move { tokio::time::timeout(STORE_TIMEOUT, sessions.load(&id)).await };
         ctx.spawn(
             wrap_future(load).map(|loaded, act: &mut Self, ctx| match loaded {
-                Ok(Ok(Some(data))) => act.show(ctx, &data),
+                Ok(Ok(Some(data))) => {
+                    if act.view.show_count(data.count) {
+                        ctx.text(ServerEvent::CurrentCount(data.count).to_text());
+                    }
+                }
                 Ok(Ok(None)) => act.close(ctx, Close::SessionExpired.into()),
                 Ok(Err(err)) => log::warn!("socket {} could not reload its session: {err}", act.id),
                 Err(_) => log::warn!("socket {} could not reload its session: timed out", act.id),
@@ -122,7 +221,7 @@ impl Connection {
     }
 
     fn incr(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let (sessions, id) = (self.sessions.clone(), self.session.clone());
+        let (sessions, id) = (self.services.sessions.clone(), self.session.clone());
         let incr =
             async move { tokio::time::timeout(STORE_TIMEOUT, sessions.increment(&id)).await };
         ctx.spawn(
@@ -130,16 +229,38 @@ impl Connection {
                 // The new count comes back through the registry, like every socket's.
                 Ok(Ok(Some(_))) => {}
                 Ok(Ok(None)) => act.close(ctx, Close::SessionExpired.into()),
-                Ok(Err(err)) => {
-                    log::warn!("socket {} could not increment: {err}", act.id);
-                    ctx.text(ServerEvent::error(FrameError::Unavailable).to_text());
-                }
-                Err(_) => {
-                    log::warn!("socket {} could not increment: timed out", act.id);
-                    ctx.text(ServerEvent::error(FrameError::Unavailable).to_text());
-                }
+                Ok(Err(err)) => act.unavailable(ctx, "increment", &err.to_string()),
+                Err(_) => act.unavailable(ctx, "increment", "timed out"),
             }),
         );
+    }
+
+    /// Posts to the lobby. One post at a time (`ctx.wait`), so a socket's
+    /// messages keep the order it sent them in.
+    fn chat(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: Result<ChatText, FrameError>) {
+        let Some(name) = self.user.clone() else {
+            return ctx.text(ServerEvent::error(FrameError::LoginRequired).to_text());
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(error) => return ctx.text(ServerEvent::error(error).to_text()),
+        };
+        let lobby = self.services.lobby.clone();
+        let post =
+            async move { tokio::time::timeout(STORE_TIMEOUT, lobby.post(&name, &text)).await };
+        ctx.wait(
+            wrap_future(post).map(|result, act: &mut Self, ctx| match result {
+                // The message comes back through the lobby, like every socket's.
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => act.unavailable(ctx, "post", &err.to_string()),
+                Err(_) => act.unavailable(ctx, "post", "timed out"),
+            }),
+        );
+    }
+
+    fn unavailable(&mut self, ctx: &mut ws::WebsocketContext<Self>, what: &str, err: &str) {
+        log::warn!("socket {} could not {what}: {err}", self.id);
+        ctx.text(ServerEvent::error(FrameError::Unavailable).to_text());
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
@@ -152,6 +273,7 @@ impl Connection {
         }
         match ClientEvent::parse(text) {
             Ok(ClientEvent::Incr) => self.incr(ctx),
+            Ok(ClientEvent::Chat(text)) => self.chat(ctx, text),
             Err(error) => ctx.text(ServerEvent::error(error).to_text()),
         }
     }
@@ -203,11 +325,14 @@ impl Actor for Connection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         log::info!("socket opened: room={} socket={}", self.room, self.id);
-        self.registry.do_send(Join {
-            room: self.room,
-            id: self.id,
-            socket: ctx.address().recipient(),
-        });
+        self.services.registry.join(
+            self.id,
+            SocketEntry {
+                room: self.room,
+                user: self.user.clone(),
+                recipient: ctx.address().recipient(),
+            },
+        );
         ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
             if act.last_heard.elapsed() > CLIENT_TIMEOUT {
                 log::info!(
@@ -219,28 +344,22 @@ impl Actor for Connection {
                 ctx.ping(b"");
             }
         });
-        ctx.run_interval(self.reload_every, Self::reload);
-
-        // Joined first, loaded second: an increment made in between is in
-        // the load or arrives as a push, and pushes queue until this is done.
-        let (sessions, id) = (self.sessions.clone(), self.session.clone());
-        let load = async move { tokio::time::timeout(STORE_TIMEOUT, sessions.load(&id)).await };
-        ctx.wait(
-            wrap_future(load).map(|loaded, act: &mut Self, ctx| match loaded {
-                Ok(Ok(Some(data))) => act.show(ctx, &data),
-                Ok(Ok(None)) => act.close(ctx, Close::SessionExpired.into()),
-                // Not gone, just unreachable: the next reload sends the `session` frame.
-                Ok(Err(err)) => log::warn!("socket {} could not load its session: {err}", act.id),
-                Err(_) => log::warn!("socket {} could not load its session: timed out", act.id),
-            }),
-        );
+        ctx.run_interval(self.services.reload_interval, Self::reload);
+        // Joined first, read second: an event emitted in between is in the
+        // snapshot or arrives as a push, and pushes queue until it is shown.
+        self.snapshot(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.registry.do_send(Leave {
-            room: self.room,
-            id: self.id,
-        });
+        self.services.registry.leave(self.id);
+        if let (true, Some(user)) = (self.counted, self.user.clone()) {
+            let presence = self.services.presence.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(err) = presence.leave(&user).await {
+                    log::warn!("could not count a socket out of presence: {err}");
+                }
+            });
+        }
         let code = self
             .close_code
             .map_or_else(|| "none".to_owned(), |code| code.to_string());
@@ -258,14 +377,13 @@ impl Handler<Push> for Connection {
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match push {
-            Push::Count { count, frame } => {
-                if self.shown.is_some_and(|shown| count > shown) {
-                    self.shown = Some(count);
+            Push::Frame { order, frame } => {
+                if self.view.admits(&order) {
                     ctx.text(frame);
                 }
             }
             Push::Close(close) => self.close(ctx, close.into()),
-            Push::Reload => self.reload(ctx),
+            Push::Resync => self.snapshot(ctx),
         }
     }
 }

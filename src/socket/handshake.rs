@@ -10,7 +10,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, WsResponseBuilder};
 
-use super::{connection::MAX_MESSAGE_BYTES, registry::RoomSize, Connection};
+use super::{connection::MAX_MESSAGE_BYTES, Connection};
 use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
 
 /// Upgrades the request to a WebSocket held by a [`Connection`].
@@ -41,39 +41,30 @@ pub async fn handshake(
             .map(|data| (id, data)),
         None => None,
     };
-    let (id, created) = match (existing, state.socket_auth) {
+    let (id, data, created) = match (existing, state.socket_auth) {
         (Some((_, data)), SocketAuth::Login) if !data.authenticated => {
             return Err(AppError::LoginRequired.into())
         }
-        (Some((id, _)), _) => (id, false),
+        (Some((id, data)), _) => (id, data, false),
         (None, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
         (None, SocketAuth::Session) => {
-            let id = state.sessions.create(&SessionData::default()).await;
-            (id.map_err(AppError::from)?, true)
+            let data = SessionData::default();
+            let id = state.sessions.create(&data).await;
+            (id.map_err(AppError::from)?, data, true)
         }
     };
 
-    // A session created just now has no socket yet, so only an existing one
-    // costs the registry a question. The check and the socket's join are not
+    // A session created just now has no socket yet. The check and the socket's join are not
     // one step: handshakes racing on one session can overshoot the limit by
     // how many are in flight at once.
-    if !created {
-        let open = state
-            .registry
-            .send(RoomSize(state.sessions.room(&id)))
-            .await
-            .map_err(|err| AppError::Internal(err.into()))?;
-        if open >= state.max_sockets_per_session {
-            return Err(AppError::TooManySockets.into());
-        }
+    if !created
+        && state.sockets.registry.room_size(&state.sessions.room(&id))
+            >= state.max_sockets_per_session
+    {
+        return Err(AppError::TooManySockets.into());
     }
 
-    let connection = Connection::new(
-        id.clone(),
-        state.sessions.clone(),
-        state.registry.clone(),
-        state.reload_interval,
-    );
+    let connection = Connection::new(id.clone(), &data, state.sockets.clone());
     let mut response = WsResponseBuilder::new(connection, &req, stream)
         .frame_size(MAX_MESSAGE_BYTES)
         .start()?;

@@ -1,20 +1,37 @@
-//! WebSockets: the handshake, one actor per connection, the per-process
-//! registry of sockets by session room, and the frame protocol.
+//! WebSockets: the handshake, one actor per connection, and what each socket
+//! has shown (its view, which filters late and repeated frames).
 //!
 //! All transport code (`actix-web-actors`) stays inside this module, so a
 //! move to its successor (`actix-ws`) is a local change.
 
 mod connection;
 mod handshake;
-mod protocol;
 mod rate_limit;
-mod registry;
+mod view;
+
+use std::time::Duration;
 
 pub use connection::{
     Connection, CLIENT_TIMEOUT, FRAME_BUDGET, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES,
 };
 pub use handshake::handshake;
-pub use protocol::{ClientEvent, Close, FrameError, ServerEvent};
-pub use registry::{
-    Broadcast, Disconnect, GetStats, Join, Leave, Notify, Push, Registry, RoomSize, SocketId, Stats,
+
+use crate::{
+    events::Registry,
+    services::{Lobby, Presence, Sessions},
 };
+
+/// What every socket uses, cloned into each.
+#[derive(Clone)]
+pub struct SocketServices {
+    /// Session reads and writes.
+    pub sessions: Sessions,
+    /// The lobby's chat.
+    pub lobby: Lobby,
+    /// Who is online.
+    pub presence: Presence,
+    /// This process's sockets.
+    pub registry: Registry,
+    /// How often each socket reloads its session.
+    pub reload_interval: Duration,
+}

@@ -45,6 +45,8 @@ type Map = HashMap<String, Entry>;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     sessions: Arc<Mutex<Map>>,
+    pub(super) log: super::lobby::SharedLog,
+    pub(super) presence: super::presence::SharedPresence,
 }
 
 impl MemoryStore {

@@ -10,7 +10,9 @@
 //! The store is a cheap `Clone` over shared state: the same instance must reach
 //! every worker, or each worker would silently get sessions of its own.
 
+mod lobby;
 mod memory;
+mod presence;
 mod redis;
 
 use std::{collections::HashMap, time::Duration};
@@ -19,7 +21,9 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time;
 
 pub use self::redis::{RedisStore, CALL_TIMEOUT};
+pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
+pub use presence::{Roster, Transition};
 
 use crate::session::SessionId;
 

@@ -90,6 +90,16 @@ impl RedisStore {
         self.connection.clone()
     }
 
+    /// The prefix of every key and channel.
+    pub(super) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The one channel that carries every instance's events.
+    pub fn events_channel(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+
     fn key(&self, id: &str) -> String {
         format!("{}session:{id}", self.prefix)
     }
@@ -228,7 +238,9 @@ fn manager_config() -> ConnectionManagerConfig {
 }
 
 /// Runs one Redis call within [`CALL_TIMEOUT`].
-async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+pub(super) async fn bounded<T>(
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
     match tokio::time::timeout(CALL_TIMEOUT, call).await {
         Ok(result) => result.map_err(store_error),
         Err(_) => Err(StoreError::Unavailable(anyhow::anyhow!(

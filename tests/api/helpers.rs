@@ -282,12 +282,31 @@ impl Visitor {
         }
     }
 
-    /// Opens a socket and reads its `session` frame.
+    /// Opens a socket and reads its opening frames; returns the `session`
+    /// frame's data.
     pub async fn connect_and_greet(&self) -> (Socket, Value) {
+        let (socket, greeting) = self.connect_to_lobby().await;
+        (socket, greeting.session)
+    }
+
+    /// Opens a socket and reads its opening frames, checking their order:
+    /// `session`, `presence state`, `chat history`.
+    pub async fn connect_to_lobby(&self) -> (Socket, Greeting) {
         let mut socket = self.connect().await;
-        let greeting = socket.expect_event("session").await;
+        let greeting = socket.greeting().await;
         (socket, greeting)
     }
+}
+
+/// What a socket receives on open, in this order.
+#[derive(Debug, Clone)]
+pub struct Greeting {
+    /// The `session` frame's data.
+    pub session: Value,
+    /// The `presence state` frame's data: the names online.
+    pub presence: Vec<String>,
+    /// The `chat history` frame's data: the recent messages, oldest first.
+    pub history: Vec<Value>,
 }
 
 /// One WebSocket client.
@@ -336,11 +355,45 @@ impl Socket {
         }
     }
 
-    /// The next frame, which must be `event`; returns its `data`.
+    /// The next frame, which must be `event`; returns its `data`. Live
+    /// `presence` frames arrive whenever users come and go, so they are
+    /// skipped unless `event` is `presence`.
     pub async fn expect_event(&mut self, event: &str) -> Value {
-        let frame = self.next_event().await;
-        assert_eq!(frame["event"], event, "unexpected frame {frame}");
-        frame["data"].clone()
+        loop {
+            let frame = self.next_event().await;
+            if frame["event"] == "presence" && event != "presence" {
+                continue;
+            }
+            assert_eq!(frame["event"], event, "unexpected frame {frame}");
+            return frame["data"].clone();
+        }
+    }
+
+    /// Reads the opening frames: `session`, `presence state`, `chat history`,
+    /// exactly in this order.
+    pub async fn greeting(&mut self) -> Greeting {
+        let session = self.next_event().await;
+        assert_eq!(session["event"], "session", "first frame {session}");
+        let presence = self.next_event().await;
+        assert_eq!(
+            presence["event"], "presence state",
+            "second frame {presence}"
+        );
+        let history = self.next_event().await;
+        assert_eq!(history["event"], "chat history", "third frame {history}");
+        Greeting {
+            session: session["data"].clone(),
+            presence: serde_json::from_value(presence["data"].clone())
+                .expect("presence state is a list of names"),
+            history: serde_json::from_value(history["data"].clone())
+                .expect("chat history is a list"),
+        }
+    }
+
+    /// Sends `{"event":"chat","data":{"text":text}}`.
+    pub async fn send_chat(&mut self, text: &str) {
+        let frame = serde_json::json!({"event": "chat", "data": {"text": text}});
+        self.send_text(&frame.to_string()).await;
     }
 
     /// Reads `current count` frames until `count` arrives, checking that

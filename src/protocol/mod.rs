@@ -1,9 +1,18 @@
 //! The socket protocol: JSON text frames `{"event": "<name>", "data": <any>}`
 //! both ways, parsed into and written from typed enums, and the close codes.
+//!
+//! A new event is a variant here plus the code that produces or handles it;
+//! the registry, the fan-out and the Redis wire format carry ready frames and
+//! never name an event (see "Adapting" in the README).
+
+mod chat;
 
 use actix_web_actors::ws::{CloseCode, CloseReason};
 use bytestring::ByteString;
-use serde::{de::IgnoredAny, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use chat::{ChatMessage, ChatText, MAX_CHAT_CHARS};
 
 use crate::session::SessionData;
 
@@ -12,6 +21,10 @@ use crate::session::SessionData;
 pub enum ClientEvent {
     /// `{"event":"incr"}`: add 1 to the session's count.
     Incr,
+    /// `{"event":"chat","data":{"text":"..."}}`: post to the lobby. The text
+    /// is parsed here, but whether the session may post is checked first, so
+    /// a bad text is kept as the error to answer after that check.
+    Chat(Result<ChatText, FrameError>),
 }
 
 /// Why a client frame was refused; the socket stays open.
@@ -26,6 +39,11 @@ pub enum FrameError {
     RateLimited,
     /// The session store did not answer; the frame was not applied.
     Unavailable,
+    /// Only a logged-in session may post to the lobby.
+    LoginRequired,
+    /// A chat `text` that is not a string of 1 to 500 characters without
+    /// control characters.
+    BadMessage,
 }
 
 impl FrameError {
@@ -36,6 +54,8 @@ impl FrameError {
             Self::UnknownEvent => "unknown event",
             Self::RateLimited => "too many frames: some were dropped",
             Self::Unavailable => "the session store is unavailable; try again",
+            Self::LoginRequired => "log in to post to the lobby",
+            Self::BadMessage => "text must be 1 to 500 characters, without control characters",
         }
     }
 }
@@ -47,8 +67,7 @@ struct Envelope<'a> {
     #[serde(borrow)]
     event: std::borrow::Cow<'a, str>,
     #[serde(default)]
-    #[allow(dead_code)]
-    data: Option<IgnoredAny>,
+    data: Value,
 }
 
 impl ClientEvent {
@@ -62,6 +81,12 @@ impl ClientEvent {
         let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|_| FrameError::BadJson)?;
         match envelope.event.as_ref() {
             "incr" => Ok(Self::Incr),
+            "chat" => Ok(Self::Chat(
+                envelope.data["text"]
+                    .as_str()
+                    .and_then(ChatText::parse)
+                    .ok_or(FrameError::BadMessage),
+            )),
             _ => Err(FrameError::UnknownEvent),
         }
     }
@@ -77,6 +102,24 @@ pub enum ServerEvent<'a> {
     /// The session's count changed.
     #[serde(rename = "current count")]
     CurrentCount(u64),
+    /// Sent once on open, after `session`: who is online, sorted.
+    #[serde(rename = "presence state")]
+    PresenceState(&'a [String]),
+    /// Sent once on open, after `presence state`: the recent lobby messages,
+    /// oldest first.
+    #[serde(rename = "chat history")]
+    ChatHistory(&'a [&'a ChatMessage]),
+    /// A lobby message.
+    #[serde(rename = "chat")]
+    Chat(&'a ChatMessage),
+    /// A user came online or went offline.
+    #[serde(rename = "presence")]
+    Presence {
+        /// The user's login name.
+        name: &'a str,
+        /// The new state.
+        online: bool,
+    },
     /// A client frame was refused.
     #[serde(rename = "error")]
     Error {
@@ -90,7 +133,8 @@ pub enum ServerEvent<'a> {
 impl ServerEvent<'_> {
     /// The frame's JSON text.
     pub fn to_text(&self) -> ByteString {
-        // The frames hold only numbers, strings and bools: serialising cannot fail.
+        // The frames hold only numbers, strings, bools and lists of them:
+        // serialising cannot fail.
         serde_json::to_string(self).unwrap_or_default().into()
     }
 
@@ -193,5 +237,48 @@ mod tests {
             &*ServerEvent::error(FrameError::BadJson).to_text(),
             r#"{"event":"error","data":{"code":"bad_json","message":"frames must be JSON objects with a string \"event\""}}"#
         );
+        assert_eq!(
+            &*ServerEvent::Presence {
+                name: "alice",
+                online: false
+            }
+            .to_text(),
+            r#"{"event":"presence","data":{"name":"alice","online":false}}"#
+        );
+        let message = ChatMessage {
+            id: "1".into(),
+            name: "a".into(),
+            text: "<b>".into(),
+            at: 5,
+        };
+        assert_eq!(
+            &*ServerEvent::ChatHistory(&[&message]).to_text(),
+            r#"{"event":"chat history","data":[{"id":"1","name":"a","text":"<b>","at":5}]}"#
+        );
+        assert_eq!(
+            &*ServerEvent::PresenceState(&["a".to_owned()]).to_text(),
+            r#"{"event":"presence state","data":["a"]}"#
+        );
+    }
+
+    #[test]
+    fn parses_chat_frames_keeping_a_bad_text_as_its_error() {
+        let chat = |text: &str| ClientEvent::parse(text);
+        assert_eq!(
+            chat(r#"{"event":"chat","data":{"text":"  hi ","name":"mallory"}}"#),
+            Ok(ClientEvent::Chat(Ok(ChatText::parse("hi").expect("valid"))))
+        );
+        for bad in [
+            r#"{"event":"chat"}"#,
+            r#"{"event":"chat","data":"hi"}"#,
+            r#"{"event":"chat","data":{"text":5}}"#,
+            r#"{"event":"chat","data":{"text":" "}}"#,
+        ] {
+            assert_eq!(
+                chat(bad),
+                Ok(ClientEvent::Chat(Err(FrameError::BadMessage))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use super::{DisplayName, RoomId, RoomKey, SessionData, SessionId};
 use crate::{
-    fanout::Fanout,
-    socket::Close,
+    events::{Audience, Event, Events, Order},
+    protocol::{Close, ServerEvent},
+    session::{keys, DisplayName, RoomId, RoomKey, SessionData, SessionId},
     store::{Store, StoreError},
 };
 
@@ -20,17 +20,17 @@ use crate::{
 #[derive(Clone)]
 pub struct Sessions {
     store: Store,
-    fanout: Fanout,
+    events: Events,
     rooms: RoomKey,
     ttl: Duration,
 }
 
 impl Sessions {
-    /// Sessions in `store`, announced through `fanout`, idle-expiring after `ttl`.
-    pub fn new(store: Store, fanout: Fanout, rooms: RoomKey, ttl: Duration) -> Self {
+    /// Sessions in `store`, announced through `events`, idle-expiring after `ttl`.
+    pub fn new(store: Store, events: Events, rooms: RoomKey, ttl: Duration) -> Self {
         Self {
             store,
-            fanout,
+            events,
             rooms,
             ttl,
         }
@@ -64,12 +64,13 @@ impl Sessions {
     /// Adds 1 to the session's count, then tells its sockets on every
     /// instance. `None` when the session is gone.
     pub async fn increment(&self, id: &SessionId) -> Result<Option<u64>, StoreError> {
-        let count = self
-            .store
-            .increment(id, super::data::keys::COUNT, self.ttl)
-            .await?;
+        let count = self.store.increment(id, keys::COUNT, self.ttl).await?;
         if let Some(count) = count {
-            self.fanout.notify(self.room(id), count).await;
+            let event = ServerEvent::CurrentCount(count);
+            let to = Audience::Session(self.room(id));
+            self.events
+                .emit(Event::new(to, Order::Count(count), &event))
+                .await;
         }
         Ok(count)
     }
@@ -89,8 +90,8 @@ impl Sessions {
                 .renew(old, SessionData::login_changes(name), self.ttl)
                 .await?;
             if let Some(new) = renewed {
-                self.fanout
-                    .disconnect(self.room(old), Close::SessionRenewed)
+                self.events
+                    .close(Audience::Session(self.room(old)), Close::SessionRenewed)
                     .await;
                 return Ok(new);
             }
@@ -106,7 +107,9 @@ impl Sessions {
     /// Deletes the session, then closes its sockets on every instance.
     pub async fn logout(&self, id: &SessionId) -> Result<(), StoreError> {
         self.store.delete(id).await?;
-        self.fanout.disconnect(self.room(id), Close::Logout).await;
+        self.events
+            .close(Audience::Session(self.room(id)), Close::Logout)
+            .await;
         Ok(())
     }
 }

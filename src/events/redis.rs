@@ -1,0 +1,223 @@
+//! Events across instances through Redis pub/sub.
+//!
+//! One channel, `{prefix}events`, carries every event as a [`Wire`] message:
+//! the audience, the order and the ready frame (never a session key, only
+//! room ids), plus the publishing instance, which skips its own messages
+//! because it delivered them locally first. Messages without an origin (the
+//! lobby's chat, published by the store's append script) are delivered by
+//! every instance.
+//!
+//! A plain subscription dies with its connection and never comes back, so
+//! the subscriber runs in a reconnect loop with capped backoff. Messages
+//! published while it was away are lost: after every (re)subscription each
+//! local socket resyncs (reloads its session, catches up with the lobby).
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use bytestring::ByteString;
+use futures_util::StreamExt;
+use redis::{aio::ConnectionManager, AsyncCommands, Client};
+use serde::{Deserialize, Serialize};
+
+use super::{Audience, Event, Order, Push, Registry};
+use crate::{protocol::Close, store::CALL_TIMEOUT};
+
+/// The first and the longest pause between two subscription attempts.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
+
+/// One instance of the app, for the lifetime of its process: random, so a
+/// restarted instance is a new one.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What travels on the channel. The store's lobby script writes the same
+/// shape (see `store::redis`): keep the two in step.
+#[derive(Debug, Serialize, Deserialize)]
+struct Wire {
+    /// The publishing instance; `None` for messages every instance delivers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<InstanceId>,
+    to: Audience,
+    #[serde(flatten)]
+    what: What,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum What {
+    Frame { order: Order, frame: ByteString },
+    Close { close: Close },
+}
+
+impl fmt::Debug for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Publishes this instance's events for the others.
+#[derive(Clone)]
+pub struct RedisEvents {
+    connection: ConnectionManager,
+    channel: Arc<str>,
+    instance: InstanceId,
+}
+
+impl RedisEvents {
+    /// Publishes on `channel` through `connection`, as `instance`.
+    pub fn new(connection: ConnectionManager, channel: &str, instance: InstanceId) -> Self {
+        Self {
+            connection,
+            channel: channel.into(),
+            instance,
+        }
+    }
+
+    pub(super) async fn publish_event(&self, event: &Event) {
+        self.publish(&Wire {
+            origin: Some(self.instance.clone()),
+            to: event.to.clone(),
+            what: What::Frame {
+                order: event.order.clone(),
+                frame: event.frame.clone(),
+            },
+        })
+        .await;
+    }
+
+    pub(super) async fn publish_close(&self, to: &Audience, close: Close) {
+        self.publish(&Wire {
+            origin: Some(self.instance.clone()),
+            to: to.clone(),
+            what: What::Close { close },
+        })
+        .await;
+    }
+
+    /// Publishes within [`CALL_TIMEOUT`]. This instance has already
+    /// delivered; on failure the others resync when their subscriber comes
+    /// back, or reload at their next interval.
+    async fn publish(&self, wire: &Wire) {
+        let Ok(payload) = serde_json::to_string(wire) else {
+            return;
+        };
+        let mut connection = self.connection.clone();
+        let publish = connection.publish::<_, _, ()>(&*self.channel, payload);
+        match tokio::time::timeout(CALL_TIMEOUT, publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => log::warn!("could not publish an event: {err}"),
+            Err(_) => log::warn!("could not publish an event: timed out"),
+        }
+    }
+}
+
+/// Starts the subscriber on the current runtime: it delivers every event of
+/// `channel` to `registry`, except `instance`'s own, reconnecting for as long
+/// as the process lives.
+pub fn spawn_subscriber(client: Client, channel: String, registry: Registry, instance: InstanceId) {
+    actix_web::rt::spawn(async move {
+        let mut pause = BACKOFF.0;
+        loop {
+            match subscribe(&client, &channel).await {
+                Ok(pubsub) => {
+                    log::info!("subscribed to the events channel");
+                    pause = BACKOFF.0;
+                    // Whatever was published while unsubscribed is lost.
+                    registry.push(&Audience::Lobby, &Push::Resync);
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(message) = messages.next().await {
+                        deliver(&registry, &instance, message.get_payload_bytes());
+                    }
+                    log::warn!("lost the events subscription; reconnecting");
+                }
+                Err(err) => log::warn!("cannot subscribe to events: {err}"),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(BACKOFF.1);
+        }
+    });
+}
+
+async fn subscribe(client: &Client, channel: &str) -> anyhow::Result<redis::aio::PubSub> {
+    let subscribe = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    };
+    Ok(tokio::time::timeout(CALL_TIMEOUT, subscribe).await??)
+}
+
+fn deliver(registry: &Registry, instance: &InstanceId, payload: &[u8]) {
+    let wire = match serde_json::from_slice::<Wire>(payload) {
+        Ok(wire) => wire,
+        Err(err) => return log::warn!("ignoring a malformed event: {err}"),
+    };
+    if wire.origin.as_ref() == Some(instance) {
+        return;
+    }
+    match wire.what {
+        What::Frame { order, frame } => registry.deliver(&Event {
+            to: wire.to,
+            order,
+            frame,
+        }),
+        What::Close { close } => registry.close(&wire.to, close),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lobby_scripts_message_shape_reads_as_a_wire_message() {
+        // What the store's append script writes with cjson.
+        let from_lua = r#"{"to":"lobby","order":{"sequence":7},"frame":"{\"event\":\"x\"}"}"#;
+        let wire: Wire = serde_json::from_str(from_lua).expect("the shape parses");
+        assert_eq!(wire.origin, None);
+        assert_eq!(wire.to, Audience::Lobby);
+        assert!(matches!(
+            wire.what,
+            What::Frame { order: Order::Sequence(7), ref frame } if &**frame == r#"{"event":"x"}"#
+        ));
+    }
+
+    #[test]
+    fn wire_messages_round_trip() {
+        let instance = InstanceId::generate();
+        let wire = Wire {
+            origin: Some(instance.clone()),
+            to: Audience::User("alice".into()),
+            what: What::Close {
+                close: Close::Logout,
+            },
+        };
+        let text = serde_json::to_string(&wire).expect("serialises");
+        let back: Wire = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back.origin, Some(instance));
+        assert!(matches!(
+            back.what,
+            What::Close {
+                close: Close::Logout
+            }
+        ));
+    }
+}

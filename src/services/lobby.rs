@@ -1,0 +1,122 @@
+//! [`Lobby`]: posting to the chat every socket is in, and reading its history.
+//!
+//! Every message has a position in one stream, and every socket, on every
+//! instance, shows the messages in that order: with Redis the store's append
+//! script also publishes, and every instance (the sender's too) delivers from
+//! the subscription; the embedded store's one process appends and delivers
+//! under one lock, so the order of delivery is the order of the log.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    events::{Audience, Event, Events, InstanceId, Order},
+    protocol::{ChatMessage, ChatText, ServerEvent},
+    store::{Store, StoreError},
+};
+
+/// The lobby's messages, from a socket's point of view: the last position it
+/// has seen and the messages after the one before.
+#[derive(Debug, Default)]
+pub struct LobbyView {
+    /// The stream's last position at the time of reading.
+    pub head: u64,
+    /// Kept messages with their positions, oldest first.
+    pub messages: Vec<(u64, ChatMessage)>,
+}
+
+/// Posts to and reads the lobby.
+#[derive(Clone)]
+pub struct Lobby {
+    store: Store,
+    events: Events,
+    keep: usize,
+    instance: InstanceId,
+    next_id: Arc<AtomicU64>,
+    /// Held from append to delivery with the embedded store (FIFO, so
+    /// delivery follows the log's order).
+    order: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Lobby {
+    /// The lobby in `store`, delivered through `events`, keeping the last
+    /// `keep` messages as history.
+    pub fn new(store: Store, events: Events, keep: usize, instance: InstanceId) -> Self {
+        Self {
+            store,
+            events,
+            keep,
+            instance,
+            next_id: Arc::default(),
+            order: Arc::default(),
+        }
+    }
+
+    /// Posts `text` as `name` (taken from the sender's session, never from
+    /// the frame) to every socket on every instance.
+    pub async fn post(&self, name: &str, text: &ChatText) -> Result<(), StoreError> {
+        let message = ChatMessage {
+            // Unique across instances and restarts: the instance id is random.
+            id: format!(
+                "{}-{}",
+                self.instance,
+                self.next_id.fetch_add(1, Ordering::Relaxed)
+            ),
+            name: name.to_owned(),
+            text: text.as_ref().to_owned(),
+            at: now_millis(),
+        };
+        let json =
+            serde_json::to_string(&message).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let frame = ServerEvent::Chat(&message).to_text();
+        match &self.store {
+            Store::Redis(_) => {
+                // The store publishes it; this instance delivers it from the
+                // subscription like every other.
+                self.store.append_chat(&json, &frame, self.keep).await?;
+            }
+            Store::Memory(_) => {
+                let _in_order = self.order.lock().await;
+                let seq = self.store.append_chat(&json, &frame, self.keep).await?;
+                let event = Event {
+                    to: Audience::Lobby,
+                    order: Order::Sequence(seq),
+                    frame,
+                };
+                self.events.emit(event).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The lobby's last position and its kept messages.
+    pub async fn read(&self) -> Result<LobbyView, StoreError> {
+        let history = self.store.chat_history().await?;
+        let messages = history
+            .entries
+            .into_iter()
+            .map(|entry| {
+                serde_json::from_str(entry.message.get())
+                    .map(|message| (entry.seq, message))
+                    .map_err(|err| StoreError::Corrupt(format!("a lobby message: {err}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(LobbyView {
+            head: history.head,
+            messages,
+        })
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}

@@ -1,0 +1,176 @@
+//! What one socket has shown, so that frames arriving late, twice or out of
+//! order never show an older state: the count never goes down, lobby
+//! messages never repeat or overlap the history, and each user's presence
+//! strictly alternates between online and offline.
+
+use std::collections::HashMap;
+
+use crate::events::Order;
+
+/// A socket's view. Until it has greeted (sent its opening frames), it shows
+/// nothing else: a live frame then would come before the state it updates.
+#[derive(Debug, Default)]
+pub struct View {
+    /// The highest count shown; `None` until the `session` frame.
+    count: Option<u64>,
+    /// The last lobby position shown (or skipped as older than the history).
+    seq: Option<u64>,
+    /// Presence transitions up to this version are in the roster shown.
+    floor: u64,
+    /// Per user: shown online?, and the newest version seen.
+    users: HashMap<String, (bool, u64)>,
+}
+
+impl View {
+    /// Whether the opening frames have been shown.
+    pub fn greeted(&self) -> bool {
+        self.count.is_some() && self.seq.is_some()
+    }
+
+    /// The last lobby position shown.
+    pub fn seq(&self) -> u64 {
+        self.seq.unwrap_or(0)
+    }
+
+    /// Records the count about to be shown; `false` when it is not newer.
+    pub fn show_count(&mut self, count: u64) -> bool {
+        if self.count.is_some_and(|shown| count <= shown) {
+            return false;
+        }
+        self.count = Some(count);
+        true
+    }
+
+    /// Records a roster about to be shown as `presence state` (`online` at
+    /// `version`), and returns the changes from what was shown before, for
+    /// a socket that already showed one.
+    pub fn show_roster(&mut self, online: &[String], version: u64) -> Vec<(String, bool)> {
+        let mut changes = Vec::new();
+        let had_roster = self.seq.is_some();
+        for (user, (shown, _)) in &mut self.users {
+            let now = online.contains(user);
+            if *shown != now {
+                *shown = now;
+                changes.push((user.clone(), now));
+            }
+        }
+        for user in online {
+            if !self.users.contains_key(user) {
+                self.users.insert(user.clone(), (true, version));
+                changes.push((user.clone(), true));
+            }
+        }
+        self.floor = self.floor.max(version);
+        if had_roster {
+            changes.sort();
+            changes
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Records the lobby position the history ends at.
+    pub fn show_history_up_to(&mut self, head: u64) {
+        self.seq = Some(self.seq().max(head));
+    }
+
+    /// Whether a live frame with `order` should be shown now (and records it).
+    pub fn admits(&mut self, order: &Order) -> bool {
+        if !self.greeted() {
+            return false;
+        }
+        match order {
+            Order::Always => true,
+            Order::Count(count) => self.show_count(*count),
+            Order::Sequence(seq) => {
+                let fresh = *seq > self.seq();
+                if fresh {
+                    self.seq = Some(*seq);
+                }
+                fresh
+            }
+            Order::Presence {
+                user,
+                online,
+                version,
+            } => {
+                if *version <= self.floor {
+                    return false;
+                }
+                let (shown, seen) = self.users.entry(user.clone()).or_insert((false, 0));
+                if *version <= *seen {
+                    return false;
+                }
+                *seen = *version;
+                let flips = *shown != *online;
+                *shown = *online;
+                flips
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn greeted(online: &[&str], version: u64, head: u64) -> View {
+        let mut view = View::default();
+        view.show_count(0);
+        let online: Vec<String> = online.iter().map(|&u| u.to_owned()).collect();
+        view.show_roster(&online, version);
+        view.show_history_up_to(head);
+        view
+    }
+
+    fn presence(user: &str, online: bool, version: u64) -> Order {
+        Order::Presence {
+            user: user.into(),
+            online,
+            version,
+        }
+    }
+
+    #[test]
+    fn nothing_is_shown_before_the_greeting() {
+        let mut view = View::default();
+        assert!(!view.admits(&Order::Always));
+        assert!(!view.admits(&Order::Sequence(1)));
+    }
+
+    #[test]
+    fn counts_only_go_up_and_messages_never_repeat() {
+        let mut view = greeted(&[], 0, 5);
+        assert!(view.admits(&Order::Count(2)));
+        assert!(!view.admits(&Order::Count(2)));
+        assert!(!view.admits(&Order::Count(1)));
+        assert!(!view.admits(&Order::Sequence(5)), "in the history");
+        assert!(view.admits(&Order::Sequence(6)));
+        assert!(!view.admits(&Order::Sequence(6)));
+    }
+
+    #[test]
+    fn presence_alternates_and_late_announcements_lose() {
+        let mut view = greeted(&["alice"], 4, 0);
+        assert!(!view.admits(&presence("alice", true, 3)), "in the roster");
+        assert!(!view.admits(&presence("alice", true, 5)), "already online");
+        // Offline at 7 arrives after online at 8: the late one is dropped.
+        assert!(!view.admits(&presence("alice", true, 8)));
+        assert!(!view.admits(&presence("alice", false, 7)));
+        assert!(view.admits(&presence("alice", false, 9)));
+        assert!(view.admits(&presence("alice", true, 10)));
+        assert!(view.admits(&presence("bob", true, 11)));
+        assert!(!view.admits(&presence("bob", true, 12)));
+    }
+
+    #[test]
+    fn a_new_roster_yields_what_changed() {
+        let mut view = greeted(&["alice", "bob"], 4, 0);
+        let now = ["bob".to_owned(), "carol".to_owned()];
+        assert_eq!(
+            view.show_roster(&now, 9),
+            vec![("alice".to_owned(), false), ("carol".to_owned(), true)]
+        );
+        assert!(!view.admits(&presence("carol", true, 8)));
+    }
+}
