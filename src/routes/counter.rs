@@ -1,29 +1,28 @@
 //! `POST /incr`: adds 1 to the session's count and answers the new count.
 
-use actix_web::{http::header::ContentType, web, HttpRequest, HttpResponse};
+use actix_web::{http::header::ContentType, web, HttpResponse};
 
-use crate::{error::AppError, session::SessionData, state::AppState};
+use super::extract::CurrentSession;
+use crate::{error::AppError, state::AppState};
 
 /// Increments the count (every socket of the session hears of it); a visitor
 /// without a live session gets a new one whose count is 1.
-pub async fn incr(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    if let Some(id) = state.cookie.session_id(&req) {
-        if let Some(count) = state.sessions.increment(&id).await? {
-            return Ok(count_response(count));
+pub async fn incr(
+    session: CurrentSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let mut session = session;
+    let count = loop {
+        match state.sessions.increment(&session.id).await? {
+            Some(count) => break count,
+            // Logged out or expired between the lookup and the increment:
+            // like a request that came without a session.
+            None => session = CurrentSession::start(&state).await?,
         }
-    }
-    let data = SessionData {
-        count: 1,
-        ..SessionData::default()
     };
-    let id = state.sessions.create(&data).await?;
-    let mut response = count_response(data.count);
-    state.cookie.set(&mut response, &id)?;
-    Ok(response)
-}
-
-fn count_response(count: u64) -> HttpResponse {
-    HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type(ContentType::plaintext())
-        .body(count.to_string())
+        .body(count.to_string());
+    session.set_cookie(&state, &mut response)?;
+    Ok(response)
 }

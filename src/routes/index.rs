@@ -1,14 +1,10 @@
 //! `GET /`: the demo page, rendered from `templates/index.html`.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpResponse};
 use askama::Template;
 
-use crate::{
-    config::SocketAuth,
-    error::AppError,
-    session::{SessionData, SessionId},
-    state::AppState,
-};
+use super::extract::CurrentSession;
+use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
 
 /// The demo page's template (checked at compile time by askama).
 #[derive(Template)]
@@ -24,10 +20,12 @@ pub struct IndexPage<'a> {
 
 /// Renders the page, first making sure the visitor has a session, so the
 /// page's socket carries a cookie.
-pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let (data, created) = session_of(&req, &state).await?;
+pub async fn index(
+    session: CurrentSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let page = IndexPage {
-        data: &data,
+        data: &session.data,
         store: state.sessions.store().kind(),
         socket_auth: match state.socket_auth {
             SocketAuth::Session => "session",
@@ -40,23 +38,6 @@ pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page);
-    if let Some(id) = created {
-        state.cookie.set(&mut response, &id)?;
-    }
+    session.set_cookie(&state, &mut response)?;
     Ok(response)
-}
-
-/// The visitor's session, or a new one (returned with its key, for the cookie).
-async fn session_of(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(SessionData, Option<SessionId>), AppError> {
-    if let Some(id) = state.cookie.session_id(req) {
-        if let Some(data) = state.sessions.load(&id).await? {
-            return Ok((data, None));
-        }
-    }
-    let data = SessionData::default();
-    let id = state.sessions.create(&data).await?;
-    Ok((data, Some(id)))
 }

@@ -3,6 +3,7 @@
 
 mod assets;
 mod counter;
+mod extract;
 mod guard;
 mod health;
 mod index;
@@ -12,6 +13,7 @@ mod presence;
 
 use actix_web::web;
 
+pub use extract::{CurrentSession, KnownSession};
 pub use guard::reject_foreign_writes;
 
 /// Registers every route of the contract.

@@ -11,7 +11,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, WsResponseBuilder};
 
 use super::{connection::MAX_MESSAGE_BYTES, Connection};
-use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
+use crate::{
+    config::SocketAuth,
+    error::AppError,
+    routes::{CurrentSession, KnownSession},
+    state::AppState,
+};
 
 /// Upgrades the request to a WebSocket held by a [`Connection`].
 pub async fn handshake(
@@ -32,44 +37,37 @@ pub async fn handshake(
     // created for it.
     ws::handshake(&req)?;
 
-    let existing = match state.cookie.session_id(&req) {
-        Some(id) => state
-            .sessions
-            .load(&id)
-            .await
-            .map_err(AppError::from)?
-            .map(|data| (id, data)),
-        None => None,
-    };
-    let (id, data, created) = match (existing, state.socket_auth) {
-        (Some((_, data)), SocketAuth::Login) if !data.authenticated => {
+    let known = KnownSession::find(&req, &state).await?;
+    let session = match (known, state.socket_auth) {
+        (KnownSession(Some((_, data))), SocketAuth::Login) if !data.authenticated => {
             return Err(AppError::LoginRequired.into())
         }
-        (Some((id, data)), _) => (id, data, false),
-        (None, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
-        (None, SocketAuth::Session) => {
-            let data = SessionData::default();
-            let id = state.sessions.create(&data).await;
-            (id.map_err(AppError::from)?, data, true)
-        }
+        (KnownSession(Some((id, data))), _) => CurrentSession {
+            id,
+            data,
+            created: false,
+        },
+        (KnownSession(None), SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
+        (KnownSession(None), SocketAuth::Session) => CurrentSession::start(&state).await?,
     };
 
     // A session created just now has no socket yet. The check and the socket's join are not
     // one step: handshakes racing on one session can overshoot the limit by
     // how many are in flight at once.
-    if !created
-        && state.sockets.registry.room_size(&state.sessions.room(&id))
+    if !session.created
+        && state
+            .sockets
+            .registry
+            .room_size(&state.sessions.room(&session.id))
             >= state.max_sockets_per_session
     {
         return Err(AppError::TooManySockets.into());
     }
 
-    let connection = Connection::new(id.clone(), &data, state.sockets.clone());
+    let connection = Connection::new(session.id.clone(), &session.data, state.sockets.clone());
     let mut response = WsResponseBuilder::new(connection, &req, stream)
         .frame_size(MAX_MESSAGE_BYTES)
         .start()?;
-    if created {
-        state.cookie.set(&mut response, &id)?;
-    }
+    session.set_cookie(&state, &mut response)?;
     Ok(response)
 }

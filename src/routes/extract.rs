@@ -1,0 +1,105 @@
+//! Extractors for the request's session, so handlers never repeat the
+//! cookie → key → store lookup, nor the "start one if there is none" step.
+//!
+//! [`KnownSession`] only finds; [`CurrentSession`] finds or starts one, whose
+//! cookie the handler then sets on its response with
+//! [`CurrentSession::set_cookie`]. Both answer 503 through [`AppError`] when
+//! the store cannot be reached: an unreachable store is not "no session".
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+
+use crate::{
+    error::AppError,
+    session::{SessionData, SessionId},
+    state::AppState,
+};
+
+/// The request's live session, if its cookie names one (a tampered, unknown,
+/// expired or logged-out cookie is no session).
+pub struct KnownSession(pub Option<(SessionId, SessionData)>);
+
+/// The request's session, started now when it had none.
+pub struct CurrentSession {
+    /// Its key.
+    pub id: SessionId,
+    /// Its data as read (or as started).
+    pub data: SessionData,
+    /// Whether it was started by this request (its cookie must be set).
+    pub created: bool,
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the app state is not registered")))
+}
+
+impl KnownSession {
+    /// Looks the request's session up by its cookie.
+    pub async fn find(req: &HttpRequest, state: &AppState) -> Result<Self, AppError> {
+        let Some(id) = state.cookie.session_id(req) else {
+            return Ok(Self(None));
+        };
+        let data = state.sessions.load(&id).await?;
+        Ok(Self(data.map(|data| (id, data))))
+    }
+}
+
+impl FromRequest for KnownSession {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            Self::find(&req, &state).await
+        })
+    }
+}
+
+impl CurrentSession {
+    /// Starts a new, empty session.
+    pub async fn start(state: &AppState) -> Result<Self, AppError> {
+        let data = SessionData::default();
+        let id = state.sessions.create(&data).await?;
+        Ok(Self {
+            id,
+            data,
+            created: true,
+        })
+    }
+
+    /// Sets the session's cookie on `response` when this request started it.
+    pub fn set_cookie(
+        &self,
+        state: &AppState,
+        response: &mut HttpResponse,
+    ) -> Result<(), AppError> {
+        if self.created {
+            state.cookie.set(response, &self.id)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromRequest for CurrentSession {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            match KnownSession::find(&req, &state).await? {
+                KnownSession(Some((id, data))) => Ok(Self {
+                    id,
+                    data,
+                    created: false,
+                }),
+                KnownSession(None) => Self::start(&state).await,
+            }
+        })
+    }
+}
