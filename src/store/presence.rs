@@ -47,9 +47,10 @@ pub struct Roster {
 }
 
 /// Counts sockets. KEYS: 1 the user's counts, 2 online, 3 pending, 4 version,
-/// 5 the instance's users, 6 instances. ARGV: 1 user, 2 instance, 3 how many
-/// sockets, 4 `add` or `set`. Returns the new version when the user came
-/// online, else 0.
+/// 5 the instance's users. ARGV: 1 user, 2 instance, 3 how many sockets,
+/// 4 `add` or `set`. Returns the new version when the user came online, else
+/// 0. (Only the heartbeat lists an instance among those the sweep checks, so
+/// an instance is never swept before its first heartbeat.)
 static JOIN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -59,7 +60,6 @@ else
   redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
 end
 redis.call('SADD', KEYS[5], ARGV[1])
-redis.call('SADD', KEYS[6], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then return redis.call('INCR', KEYS[4]) end
 return 0
@@ -303,14 +303,13 @@ impl RedisStore {
     }
 
     /// The keys JOIN and LEAVE take, in their order.
-    fn counting_keys(&self, user: &str, instance: &str) -> [String; 6] {
+    fn counting_keys(&self, user: &str, instance: &str) -> [String; 5] {
         [
             self.presence_key(&format!("user:{user}")),
             self.presence_key("online"),
             self.presence_key("pending"),
             self.presence_key("version"),
             self.presence_key(&format!("instance:{instance}")),
-            self.presence_key("instances"),
         ]
     }
 

@@ -3,9 +3,14 @@
 //! `stores!` at the bottom: a name and an async constructor returning the
 //! store and whatever must stay alive while it is used.
 
+mod lobby;
+mod presence;
 #[allow(dead_code)]
-#[path = "support/redis_server.rs"]
+#[path = "../support/redis_server.rs"]
 mod redis_server;
+
+use lobby::*;
+use presence::*;
 
 use std::{
     any::Any,
@@ -711,7 +716,21 @@ stores! {
         the_session_store_trait_never_resurrects_a_session,
         the_session_store_trait_update_ttl_restarts_the_lifetime,
         the_session_middleware_shares_sessions_with_the_store,
+        appends_get_increasing_positions_and_the_last_n_are_kept,
+        with_nothing_to_keep_the_history_is_empty_but_positions_go_on,
+        concurrent_appends_get_distinct_positions_in_history_order,
+        the_first_socket_brings_a_user_online_once,
+        without_grace_the_last_socket_takes_the_user_offline_at_once,
+        with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it,
+        a_recount_sets_the_count_instead_of_adding,
     ]
+}
+
+/// Instances and their liveness exist only where there can be several.
+#[actix_web::test]
+async fn redis_drops_the_users_of_a_silent_instance() {
+    let (store, _keep) = redis().await;
+    a_silent_instances_users_go_offline(store).await;
 }
 
 /// The embedded store frees the memory of expired sessions by itself.

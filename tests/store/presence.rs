@@ -1,0 +1,134 @@
+//! Presence on every store: transitions decided once, the grace, re-counting
+//! after a loss, and (Redis) silent instances.
+
+use std::time::Duration;
+
+use session_bridge::store::{Store, Transition};
+
+const NO_GRACE: Duration = Duration::ZERO;
+const LONG_GRACE: Duration = Duration::from_secs(3600);
+
+async fn join(store: &Store, user: &str, instance: &str) -> Option<Transition> {
+    store
+        .presence_join(user, instance, 1, false)
+        .await
+        .expect("the store counts a socket")
+}
+
+async fn leave(store: &Store, user: &str, instance: &str, grace: Duration) -> Option<Transition> {
+    store
+        .presence_leave(user, instance, grace)
+        .await
+        .expect("the store uncounts a socket")
+}
+
+async fn online(store: &Store) -> Vec<String> {
+    store
+        .presence_roster()
+        .await
+        .expect("the store reads presence")
+        .online
+}
+
+pub async fn the_first_socket_brings_a_user_online_once(store: Store) {
+    let came = join(&store, "bob", "a").await.expect("bob came online");
+    assert_eq!((came.user.as_str(), came.online), ("bob", true));
+    assert_eq!(join(&store, "bob", "a").await, None, "a second socket");
+    assert_eq!(join(&store, "bob", "b").await, None, "a socket elsewhere");
+    let alice = join(&store, "alice", "b").await.expect("alice came online");
+    assert!(alice.version > came.version, "versions increase");
+    assert_eq!(online(&store).await, ["alice", "bob"]);
+    let roster = store
+        .presence_roster()
+        .await
+        .expect("the store reads presence");
+    assert_eq!(roster.version, alice.version);
+}
+
+pub async fn without_grace_the_last_socket_takes_the_user_offline_at_once(store: Store) {
+    join(&store, "bob", "a").await;
+    join(&store, "bob", "b").await;
+    assert_eq!(leave(&store, "bob", "a", NO_GRACE).await, None);
+    let went = leave(&store, "bob", "b", NO_GRACE)
+        .await
+        .expect("bob went offline");
+    assert_eq!((went.user.as_str(), went.online), ("bob", false));
+    assert!(online(&store).await.is_empty());
+    assert_eq!(join(&store, "bob", "a").await.map(|t| t.online), Some(true));
+}
+
+pub async fn with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it(store: Store) {
+    join(&store, "bob", "a").await;
+    assert_eq!(leave(&store, "bob", "a", LONG_GRACE).await, None);
+    assert_eq!(online(&store).await, ["bob"], "online during the grace");
+    let sweep = store.presence_sweep(LONG_GRACE).await.expect("a sweep");
+    assert!(sweep.is_empty(), "the grace has not passed");
+    // Back within the grace: nothing to announce, now or later.
+    assert_eq!(join(&store, "bob", "a").await, None);
+    let sweep = store.presence_sweep(NO_GRACE).await.expect("a sweep");
+    assert!(sweep.is_empty(), "bob is back");
+    // Gone again, and the grace (zero for the sweep) has passed.
+    assert_eq!(leave(&store, "bob", "a", LONG_GRACE).await, None);
+    let sweep = store.presence_sweep(NO_GRACE).await.expect("a sweep");
+    assert_eq!(sweep.len(), 1);
+    assert_eq!((sweep[0].user.as_str(), sweep[0].online), ("bob", false));
+    assert!(store
+        .presence_sweep(NO_GRACE)
+        .await
+        .expect("a sweep")
+        .is_empty());
+    assert!(online(&store).await.is_empty());
+}
+
+pub async fn a_recount_sets_the_count_instead_of_adding(store: Store) {
+    join(&store, "bob", "a").await;
+    let recount = store
+        .presence_join("bob", "a", 2, true)
+        .await
+        .expect("the store recounts");
+    assert_eq!(recount, None, "bob was online");
+    assert_eq!(
+        leave(&store, "bob", "a", NO_GRACE).await,
+        None,
+        "one of two"
+    );
+    assert!(
+        leave(&store, "bob", "a", NO_GRACE).await.is_some(),
+        "two of two"
+    );
+}
+
+/// Redis only: an instance whose liveness key lapses counts as having no
+/// sockets, and its users go offline after the grace.
+pub async fn a_silent_instances_users_go_offline(store: Store) {
+    let first = store
+        .instance_alive("a", Duration::from_millis(200))
+        .await
+        .expect("a heartbeat");
+    assert!(first, "a first heartbeat finds no key");
+    assert!(!store
+        .instance_alive("a", Duration::from_millis(200))
+        .await
+        .expect("a heartbeat"));
+    join(&store, "bob", "a").await;
+    join(&store, "carol", "b").await;
+    store
+        .instance_alive("b", Duration::from_secs(3600))
+        .await
+        .expect("a heartbeat");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let gone = loop {
+        let gone = store.presence_sweep(NO_GRACE).await.expect("a sweep");
+        if !gone.is_empty() {
+            break gone;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob never went offline"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(gone.len(), 1);
+    assert_eq!((gone[0].user.as_str(), gone[0].online), ("bob", false));
+    assert_eq!(online(&store).await, ["carol"], "b is alive");
+}
