@@ -20,6 +20,9 @@ pub enum AppError {
     /// `SOCKET_AUTH=login` and the session has not logged in.
     #[error("log in first")]
     LoginRequired,
+    /// The request carries a key that a login renewed moments ago.
+    #[error("session renewed")]
+    SessionRenewed,
     /// The session already has `MAX_SOCKETS_PER_SESSION` sockets here.
     #[error("too many sockets for this session")]
     TooManySockets,
@@ -55,6 +58,7 @@ impl ResponseError for AppError {
             Self::ForeignOrigin => StatusCode::FORBIDDEN,
             Self::LoginRequired => StatusCode::UNAUTHORIZED,
             Self::TooManySockets => StatusCode::TOO_MANY_REQUESTS,
+            Self::SessionRenewed => StatusCode::CONFLICT,
             Self::StoreUnavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -131,7 +131,7 @@ fn build_store(
 ) -> std::io::Result<(Store, Events)> {
     match &config.store {
         StoreConfig::Memory => {
-            let store = MemoryStore::new();
+            let store = MemoryStore::with_capacity(config.max_sessions);
             // Sweep often enough that an idle session's memory is freed soon
             // after it expires, but never more than once a second.
             let every =

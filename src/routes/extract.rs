@@ -3,7 +3,8 @@
 //!
 //! [`KnownSession`] only finds; [`CurrentSession`] finds or starts one, whose
 //! cookie the handler then sets on its response with
-//! [`CurrentSession::set_cookie`]. Both answer 503 through [`AppError`] when
+//! [`CurrentSession::set_cookie`], and answers 409 for a key a login has just
+//! renewed. Both answer 503 through [`AppError`] when
 //! the store cannot be reached: an unreachable store is not "no session".
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
@@ -13,11 +14,20 @@ use crate::{
     error::AppError,
     session::{SessionData, SessionId},
     state::AppState,
+    store::Gone,
 };
 
-/// The request's live session, if its cookie names one (a tampered, unknown,
-/// expired or logged-out cookie is no session).
-pub struct KnownSession(pub Option<(SessionId, SessionData)>);
+/// What the request's cookie says about its session.
+pub enum KnownSession {
+    /// A live session.
+    Live(SessionId, SessionData),
+    /// A key that a login renewed moments ago: the login's response is
+    /// setting the new cookie, so no new session may be started for this
+    /// request (its cookie would overwrite the login's).
+    Renewed,
+    /// No session (no cookie, or a tampered, unknown, expired or logged-out one).
+    Missing,
+}
 
 /// The request's session, started now when it had none.
 pub struct CurrentSession {
@@ -39,10 +49,15 @@ impl KnownSession {
     /// Looks the request's session up by its cookie.
     pub async fn find(req: &HttpRequest, state: &AppState) -> Result<Self, AppError> {
         let Some(id) = state.cookie.session_id(req) else {
-            return Ok(Self(None));
+            return Ok(Self::Missing);
         };
-        let data = state.sessions.load(&id).await?;
-        Ok(Self(data.map(|data| (id, data))))
+        if let Some(data) = state.sessions.load(&id).await? {
+            return Ok(Self::Live(id, data));
+        }
+        Ok(match state.sessions.gone(&id).await? {
+            Some(Gone::Renewed) => Self::Renewed,
+            Some(Gone::LoggedOut) | None => Self::Missing,
+        })
     }
 }
 
@@ -93,12 +108,13 @@ impl FromRequest for CurrentSession {
         Box::pin(async move {
             let state = app_state(&req)?;
             match KnownSession::find(&req, &state).await? {
-                KnownSession(Some((id, data))) => Ok(Self {
+                KnownSession::Live(id, data) => Ok(Self {
                     id,
                     data,
                     created: false,
                 }),
-                KnownSession(None) => Self::start(&state).await,
+                KnownSession::Renewed => Err(AppError::SessionRenewed),
+                KnownSession::Missing => Self::start(&state).await,
             }
         })
     }

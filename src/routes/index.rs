@@ -3,7 +3,7 @@
 use actix_web::{http::header, web, HttpResponse};
 use askama::Template;
 
-use super::extract::CurrentSession;
+use super::extract::{CurrentSession, KnownSession};
 use crate::{config::SocketAuth, error::AppError, session::SessionData, state::AppState};
 
 /// The demo page's template (checked at compile time by askama).
@@ -19,13 +19,24 @@ pub struct IndexPage<'a> {
 }
 
 /// Renders the page, first making sure the visitor has a session, so the
-/// page's socket carries a cookie.
+/// page's socket carries a cookie. A key that a login renewed moments ago
+/// gets the page without a session: the login is setting the new cookie.
 pub async fn index(
-    session: CurrentSession,
+    known: KnownSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let session = match known {
+        KnownSession::Live(id, data) => Some(CurrentSession {
+            id,
+            data,
+            created: false,
+        }),
+        KnownSession::Renewed => None,
+        KnownSession::Missing => Some(CurrentSession::start(&state).await?),
+    };
+    let blank = SessionData::default();
     let page = IndexPage {
-        data: &session.data,
+        data: session.as_ref().map_or(&blank, |session| &session.data),
         store: state.sessions.store().kind(),
         socket_auth: match state.socket_auth {
             SocketAuth::Session => "session",
@@ -38,6 +49,8 @@ pub async fn index(
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page);
-    session.set_cookie(&state, &mut response)?;
+    if let Some(session) = session {
+        session.set_cookie(&state, &mut response)?;
+    }
     Ok(response)
 }

@@ -1,9 +1,10 @@
 //! `POST /login`: gives the session a name and a new key.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{de::Error as _, Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use super::extract::KnownSession;
 use crate::{error::AppError, session::DisplayName, state::AppState};
 
 /// The body of `POST /login`: a JSON object `{"name": "..."}`, nothing else.
@@ -30,12 +31,16 @@ impl<'de> Deserialize<'de> for LoginRequest {
 /// (session fixation) is worthless after it; the sockets opened under the old
 /// key are closed with 4001 and reconnect with the new cookie.
 pub async fn login(
-    req: HttpRequest,
+    known: KnownSession,
     body: web::Json<LoginRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let name = DisplayName::parse(&body.name).map_err(AppError::BadRequest)?;
-    let old = state.cookie.session_id(&req);
+    let old = match known {
+        KnownSession::Live(id, _) => Some(id),
+        KnownSession::Renewed => return Err(AppError::SessionRenewed),
+        KnownSession::Missing => None,
+    };
     let id = state.sessions.login(old.as_ref(), &name).await?;
     let mut response = HttpResponse::NoContent().finish();
     state.cookie.set(&mut response, &id)?;

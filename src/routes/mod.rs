@@ -22,6 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incr", web::post().to(counter::incr))
         .route("/login", web::post().to(login::login))
         .route("/logout", web::post().to(logout::logout))
+        .route(
+            "/logout/everywhere",
+            web::post().to(logout::logout_everywhere),
+        )
         .route("/presence", web::get().to(presence::presence))
         .route("/healthz", web::get().to(health::healthz))
         .route("/ws", web::get().to(crate::socket::handshake))

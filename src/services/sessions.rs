@@ -13,8 +13,14 @@ use crate::{
     events::{Audience, Event, Events, Order},
     protocol::{Close, ServerEvent},
     session::{keys, DisplayName, RoomId, RoomKey, SessionData, SessionId},
-    store::{Store, StoreError},
+    store::{Gone, Store, StoreError},
 };
+
+/// How long a key renewed by a login is answered with 409.
+pub const RENEWED_FOR: Duration = Duration::from_secs(60);
+
+/// The longest a logout is remembered (the contract's cap).
+const ENDED_AT_MOST: Duration = Duration::from_secs(24 * 3600);
 
 /// Reads and changes sessions, and tells their sockets.
 #[derive(Clone)]
@@ -90,6 +96,11 @@ impl Sessions {
                 .renew(old, SessionData::login_changes(name), self.ttl)
                 .await?;
             if let Some(new) = renewed {
+                // Remembered first: a request with the old key that arrives
+                // once it no longer loads must find it.
+                self.store
+                    .remember_gone(&self.room(old), Gone::Renewed, RENEWED_FOR)
+                    .await?;
                 self.events
                     .close(Audience::Session(self.room(old)), Close::SessionRenewed)
                     .await;
@@ -106,10 +117,54 @@ impl Sessions {
 
     /// Deletes the session, then closes its sockets on every instance.
     pub async fn logout(&self, id: &SessionId) -> Result<(), StoreError> {
+        let room = self.room(id);
+        self.store
+            .remember_gone(&room, Gone::LoggedOut, self.ended_for())
+            .await?;
         self.store.delete(id).await?;
         self.events
-            .close(Audience::Session(self.room(id)), Close::Logout)
+            .close(Audience::Session(room), Close::Logout)
             .await;
         Ok(())
+    }
+
+    /// Deletes every session logged in as `user`, then closes all their
+    /// sockets on every instance.
+    pub async fn logout_everywhere(&self, user: &str) -> Result<(), StoreError> {
+        for id in self.store.end_user(user).await? {
+            self.store
+                .remember_gone(&self.room(&id), Gone::LoggedOut, self.ended_for())
+                .await?;
+        }
+        self.events
+            .close(Audience::User(user.to_owned()), Close::Logout)
+            .await;
+        Ok(())
+    }
+
+    /// The session's data for a socket that holds it, or how the socket must
+    /// close: 4000 when it was logged out (also when this instance missed the
+    /// logout), 4001 when it expired or is otherwise gone.
+    pub async fn for_socket(
+        &self,
+        id: &SessionId,
+    ) -> Result<Result<SessionData, Close>, StoreError> {
+        if let Some(data) = self.load(id).await? {
+            return Ok(Ok(data));
+        }
+        Ok(Err(match self.gone(id).await? {
+            Some(Gone::LoggedOut) => Close::Logout,
+            Some(Gone::Renewed) => Close::SessionRenewed,
+            None => Close::SessionExpired,
+        }))
+    }
+
+    /// How the session of `id` ended, if it did and that is still remembered.
+    pub async fn gone(&self, id: &SessionId) -> Result<Option<Gone>, StoreError> {
+        self.store.gone(&self.room(id)).await
+    }
+
+    fn ended_for(&self) -> Duration {
+        self.ttl.min(ENDED_AT_MOST)
     }
 }

@@ -25,6 +25,12 @@ impl SessionId {
         Self(Alphanumeric.sample_string(&mut rand::rng(), KEY_LEN).into())
     }
 
+    /// A key the store holds (for operations that find sessions by another
+    /// index, such as by user).
+    pub fn from_stored(key: String) -> Self {
+        Self(key.into())
+    }
+
     /// The key itself, for the store. Do not log it.
     pub fn as_str(&self) -> &str {
         &self.0

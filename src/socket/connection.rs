@@ -77,8 +77,8 @@ struct Snapshot {
 
 /// Why a snapshot could not be read.
 enum Unread {
-    /// The session no longer exists.
-    Gone,
+    /// The session no longer exists: close like this.
+    Gone(Close),
     /// The store failed or was too slow; try again later.
     Store(String),
 }
@@ -125,7 +125,11 @@ impl Connection {
         let read = async move {
             let mut counted = counted;
             let read = async {
-                let data = services.sessions.load(&id).await?.ok_or(Unread::Gone)?;
+                let data = services
+                    .sessions
+                    .for_socket(&id)
+                    .await?
+                    .map_err(Unread::Gone)?;
                 if let (Some(user), false) = (&user, counted) {
                     services.presence.join(user).await?;
                     counted = true;
@@ -149,7 +153,7 @@ impl Connection {
                 act.counted = counted;
                 match result {
                     Ok(snapshot) => act.show(ctx, &snapshot),
-                    Err(Unread::Gone) => act.close(ctx, Close::SessionExpired.into()),
+                    Err(Unread::Gone(close)) => act.close(ctx, close.into()),
                     // Not gone, just unreachable: the next reload tries again.
                     Err(Unread::Store(err)) => {
                         log::warn!("socket {} could not read its state: {err}", act.id)
@@ -197,23 +201,25 @@ impl Connection {
         self.view.show_history_up_to(lobby.head);
     }
 
-    /// Reloads the session: gone closes the socket (4001); a store error does
-    /// not, and the next interval tries again. A socket that could not greet
+    /// Reloads the session: gone closes the socket (4000 when it was logged
+    /// out, else 4001); a store error does not, and the next interval tries
+    /// again. A socket that could not greet
     /// yet greets instead.
     fn reload(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         if !self.view.greeted() {
             return self.snapshot(ctx);
         }
         let (sessions, id) = (self.services.sessions.clone(), self.session.clone());
-        let load = async move { tokio::time::timeout(STORE_TIMEOUT, sessions.load(&id)).await };
+        let load =
+            async move { tokio::time::timeout(STORE_TIMEOUT, sessions.for_socket(&id)).await };
         ctx.spawn(
             wrap_future(load).map(|loaded, act: &mut Self, ctx| match loaded {
-                Ok(Ok(Some(data))) => {
+                Ok(Ok(Ok(data))) => {
                     if act.view.show_count(data.count) {
                         ctx.text(ServerEvent::CurrentCount(data.count).to_text());
                     }
                 }
-                Ok(Ok(None)) => act.close(ctx, Close::SessionExpired.into()),
+                Ok(Ok(Err(close))) => act.close(ctx, close.into()),
                 Ok(Err(err)) => log::warn!("socket {} could not reload its session: {err}", act.id),
                 Err(_) => log::warn!("socket {} could not reload its session: timed out", act.id),
             }),

@@ -39,16 +39,17 @@ pub async fn handshake(
 
     let known = KnownSession::find(&req, &state).await?;
     let session = match (known, state.socket_auth) {
-        (KnownSession(Some((_, data))), SocketAuth::Login) if !data.authenticated => {
+        (KnownSession::Renewed, _) => return Err(AppError::SessionRenewed.into()),
+        (KnownSession::Live(_, data), SocketAuth::Login) if !data.authenticated => {
             return Err(AppError::LoginRequired.into())
         }
-        (KnownSession(Some((id, data))), _) => CurrentSession {
+        (KnownSession::Live(id, data), _) => CurrentSession {
             id,
             data,
             created: false,
         },
-        (KnownSession(None), SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
-        (KnownSession(None), SocketAuth::Session) => CurrentSession::start(&state).await?,
+        (KnownSession::Missing, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
+        (KnownSession::Missing, SocketAuth::Session) => CurrentSession::start(&state).await?,
     };
 
     // A session created just now has no socket yet. The check and the socket's join are not

@@ -4,31 +4,49 @@
 //! each is atomic and writes to one session are serialised. Expiry is lazy (an
 //! expired entry is treated as absent the moment it is read) plus a periodic
 //! sweep that frees the memory of sessions nobody comes back to.
+//!
+//! It holds at most a fixed number of sessions (`MAX_SESSIONS`), so a flood of
+//! anonymous requests, each of which starts a session, cannot exhaust memory:
+//! beyond it the least recently written session is evicted, anonymous ones
+//! first, in O(log n). It also indexes sessions by user, for "log out
+//! everywhere".
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
     time::{Duration, Instant},
 };
 
-use super::{SessionState, StoreError};
-use crate::session::SessionId;
+use super::{gone, lobby, presence, SessionState, StoreError};
+use crate::session::{SessionData, SessionId};
 
 struct Entry {
     state: SessionState,
     expires_at: Instant,
+    /// The login name it is indexed under, when logged in.
+    user: Option<String>,
+    /// Its place in write order (for eviction).
+    written: u64,
 }
 
 impl Entry {
     fn new(state: SessionState, ttl: Duration) -> Self {
+        let user = SessionData::from_state(&state).user().map(str::to_owned);
         Self {
             state,
             expires_at: deadline(ttl),
+            user,
+            written: 0,
         }
     }
 
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at > now
+    }
+
+    /// `0` anonymous, `1` logged in: the index of its eviction order.
+    fn class(&self) -> usize {
+        usize::from(self.user.is_some())
     }
 }
 
@@ -39,42 +57,178 @@ fn deadline(ttl: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
-type Map = HashMap<String, Entry>;
+/// The sessions with two indexes kept in step with them.
+struct Map {
+    entries: HashMap<String, Entry>,
+    /// `(written, key)` in write order: `[0]` anonymous, `[1]` logged in.
+    recency: [BTreeSet<(u64, String)>; 2],
+    /// User → the keys of its sessions.
+    users: HashMap<String, HashSet<String>>,
+    writes: u64,
+    capacity: usize,
+}
+
+impl Map {
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            recency: Default::default(),
+            users: HashMap::new(),
+            writes: 0,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Inserts `entry` under `key` as its newest write, indexing it.
+    fn insert(&mut self, key: String, mut entry: Entry) {
+        self.writes += 1;
+        entry.written = self.writes;
+        self.recency[entry.class()].insert((entry.written, key.clone()));
+        if let Some(user) = &entry.user {
+            self.users
+                .entry(user.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        self.entries.insert(key, entry);
+    }
+
+    /// Inserts `entry` under a new random key (a collision of 64 random
+    /// characters is not expected, but costs only a retry), first evicting
+    /// what the capacity requires.
+    fn insert_fresh(&mut self, entry: Entry) -> SessionId {
+        while self.entries.len() >= self.capacity && self.evict_one() {}
+        loop {
+            let id = SessionId::generate();
+            if !self.entries.contains_key(id.as_str()) {
+                self.insert(id.as_str().to_owned(), entry);
+                return id;
+            }
+        }
+    }
+
+    /// Evicts the least recently written session, anonymous ones first.
+    fn evict_one(&mut self) -> bool {
+        let oldest = self
+            .recency
+            .iter()
+            .find_map(|by_write| by_write.first().map(|(_, key)| key.clone()));
+        oldest.is_some_and(|key| self.remove(&key).is_some())
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
+        self.recency[entry.class()].remove(&(entry.written, key.to_owned()));
+        if let Some(user) = &entry.user {
+            if let Some(keys) = self.users.get_mut(user) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.users.remove(user);
+                }
+            }
+        }
+        Some(entry)
+    }
+
+    /// Whether `key` is live; an expired one is removed on the way (lazy expiry).
+    fn is_live(&mut self, key: &str) -> bool {
+        let now = Instant::now();
+        match self.entries.get(key) {
+            Some(entry) if entry.is_live(now) => true,
+            Some(_) => {
+                self.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Writes a live `key`: `change` its state, restart its lifetime, move it
+    /// to the back of the eviction order (re-indexing it if its user changed).
+    fn write<T>(
+        &mut self,
+        key: &str,
+        ttl: Duration,
+        change: impl FnOnce(&mut SessionState) -> T,
+    ) -> Option<T> {
+        if !self.is_live(key) {
+            return None;
+        }
+        let mut entry = self.remove(key)?;
+        let result = change(&mut entry.state);
+        self.insert(key.to_owned(), Entry::new(entry.state, ttl));
+        Some(result)
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| !entry.is_live(now))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.remove(&key);
+        }
+    }
+}
 
 /// In-memory sessions, shared by every clone (and so by every worker).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     sessions: Arc<Mutex<Map>>,
-    pub(super) log: super::lobby::SharedLog,
-    pub(super) presence: super::presence::SharedPresence,
+    pub(super) log: lobby::SharedLog,
+    pub(super) presence: presence::SharedPresence,
+    pub(super) gone: gone::SharedGone,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(usize::MAX)
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store without a limit.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Starts the periodic sweep of expired sessions on the current runtime.
-    /// It ends by itself once every clone of the store is dropped.
+    /// An empty store that holds at most `capacity` sessions (and as many
+    /// remembered ends of each kind): a new session beyond it evicts the
+    /// least recently written one, anonymous ones first.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            sessions: Arc::new(Mutex::new(Map::new(capacity))),
+            log: Arc::default(),
+            presence: Arc::default(),
+            gone: Arc::new(Mutex::new(gone::MemoryGone::new(capacity))),
+        }
+    }
+
+    /// Starts the periodic sweep of expired sessions (and remembered ends)
+    /// on the current runtime. It ends by itself once every clone of the
+    /// store is dropped.
     pub fn spawn_sweeper(&self, every: Duration) {
         let sessions: Weak<Mutex<Map>> = Arc::downgrade(&self.sessions);
+        let gone = Arc::downgrade(&self.gone);
         actix_web::rt::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             loop {
                 ticks.tick().await;
-                let Some(sessions) = sessions.upgrade() else {
+                let (Some(sessions), Some(gone)) = (sessions.upgrade(), gone.upgrade()) else {
                     return;
                 };
                 let now = Instant::now();
-                lock(&sessions).retain(|_, entry| entry.is_live(now));
+                lock(&sessions).sweep(now);
+                lock(&gone).sweep(now);
             }
         });
     }
 
     /// The number of sessions held, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        lock(&self.sessions).len()
+        lock(&self.sessions).entries.len()
     }
 
     /// Whether the store holds no session at all.
@@ -84,22 +238,20 @@ impl MemoryStore {
 
     pub(super) fn load(&self, key: &str) -> Option<SessionState> {
         let mut sessions = lock(&self.sessions);
-        live_entry(&mut sessions, key).map(|entry| entry.state.clone())
+        sessions
+            .is_live(key)
+            .then(|| sessions.entries.get(key).map(|entry| entry.state.clone()))
+            .flatten()
     }
 
     pub(super) fn create(&self, state: SessionState, ttl: Duration) -> SessionId {
-        insert_fresh(&mut lock(&self.sessions), Entry::new(state, ttl))
+        lock(&self.sessions).insert_fresh(Entry::new(state, ttl))
     }
 
     pub(super) fn replace(&self, key: &str, state: SessionState, ttl: Duration) -> bool {
-        let mut sessions = lock(&self.sessions);
-        match live_entry(&mut sessions, key) {
-            Some(entry) => {
-                *entry = Entry::new(state, ttl);
-                true
-            }
-            None => false,
-        }
+        lock(&self.sessions)
+            .write(key, ttl, |current| *current = state)
+            .is_some()
     }
 
     pub(super) fn increment(
@@ -109,19 +261,21 @@ impl MemoryStore {
         ttl: Duration,
     ) -> Result<Option<u64>, StoreError> {
         let mut sessions = lock(&self.sessions);
-        let Some(entry) = live_entry(&mut sessions, key) else {
-            return Ok(None);
-        };
-        let current = match entry.state.get(field) {
-            None => 0,
-            Some(value) => value
-                .parse::<u64>()
-                .map_err(|_| StoreError::Corrupt(format!("`{field}` is not a whole number")))?,
+        // Check first: a failed increment changes nothing, not even the lifetime.
+        let current = match sessions.is_live(key) {
+            false => return Ok(None),
+            true => match sessions.entries.get(key).and_then(|e| e.state.get(field)) {
+                None => 0,
+                Some(value) => value
+                    .parse::<u64>()
+                    .map_err(|_| StoreError::Corrupt(format!("`{field}` is not a whole number")))?,
+            },
         };
         let next = current.saturating_add(1);
-        entry.state.insert(field.to_owned(), next.to_string());
-        entry.expires_at = deadline(ttl);
-        Ok(Some(next))
+        Ok(sessions.write(key, ttl, |state| {
+            state.insert(field.to_owned(), next.to_string());
+            next
+        }))
     }
 
     pub(super) fn renew(
@@ -131,47 +285,95 @@ impl MemoryStore {
         ttl: Duration,
     ) -> Option<SessionId> {
         let mut sessions = lock(&self.sessions);
-        live_entry(&mut sessions, key)?;
-        let mut entry = sessions.remove(key)?;
-        entry.state.extend(changes);
-        entry.expires_at = deadline(ttl);
-        Some(insert_fresh(&mut sessions, entry))
+        if !sessions.is_live(key) {
+            return None;
+        }
+        let mut state = sessions.remove(key)?.state;
+        state.extend(changes);
+        Some(sessions.insert_fresh(Entry::new(state, ttl)))
     }
 
     pub(super) fn touch(&self, key: &str, ttl: Duration) {
-        if let Some(entry) = live_entry(&mut lock(&self.sessions), key) {
-            entry.expires_at = deadline(ttl);
-        }
+        lock(&self.sessions).write(key, ttl, |_| ());
     }
 
     pub(super) fn delete(&self, key: &str) {
         lock(&self.sessions).remove(key);
     }
+
+    pub(super) fn end_user(&self, user: &str) -> Vec<SessionId> {
+        let mut sessions = lock(&self.sessions);
+        let keys: Vec<String> = sessions
+            .users
+            .get(user)
+            .map(|keys| keys.iter().cloned().collect())
+            .unwrap_or_default();
+        keys.into_iter()
+            .filter(|key| sessions.remove(key).is_some())
+            .map(SessionId::from_stored)
+            .collect()
+    }
 }
 
-/// Locks the map. No code panics while holding the lock, so a poisoned lock
-/// still guards a consistent map and is safe to use.
-fn lock(sessions: &Mutex<Map>) -> MutexGuard<'_, Map> {
-    sessions.lock().unwrap_or_else(PoisonError::into_inner)
+/// Locks a part of the store. No code panics while holding a lock, so a
+/// poisoned one still guards consistent data and is safe to use.
+pub(super) fn lock<T>(part: &Mutex<T>) -> MutexGuard<'_, T> {
+    part.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Inserts `entry` under a new random key (a collision of 64 random
-/// characters is not expected, but costs only a retry).
-fn insert_fresh(sessions: &mut Map, entry: Entry) -> SessionId {
-    loop {
-        let id = SessionId::generate();
-        if !sessions.contains_key(id.as_str()) {
-            sessions.insert(id.as_str().to_owned(), entry);
-            return id;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    fn logged_in(name: &str) -> SessionState {
+        SessionData {
+            count: 0,
+            name: Some(name.to_owned()),
+            authenticated: true,
         }
+        .to_state()
     }
-}
 
-/// The live entry for `key`; an expired one is removed on the way (lazy expiry).
-fn live_entry<'a>(sessions: &'a mut Map, key: &str) -> Option<&'a mut Entry> {
-    let now = Instant::now();
-    if sessions.get(key).is_some_and(|entry| !entry.is_live(now)) {
-        sessions.remove(key);
+    #[test]
+    fn beyond_its_capacity_it_evicts_the_least_recently_written_anonymous_first() {
+        let store = MemoryStore::with_capacity(3);
+        let alice = store.create(logged_in("alice"), LONG);
+        let old = store.create(SessionState::new(), LONG);
+        let young = store.create(SessionState::new(), LONG);
+        // Writing `old` makes `young` the least recently written.
+        store.touch(old.as_str(), LONG);
+        store.create(SessionState::new(), LONG);
+        assert!(store.load(young.as_str()).is_none(), "evicted");
+        assert!(store.load(old.as_str()).is_some());
+        store.create(SessionState::new(), LONG);
+        store.create(SessionState::new(), LONG);
+        assert!(
+            store.load(old.as_str()).is_none(),
+            "anonymous ones go first"
+        );
+        assert!(
+            store.load(alice.as_str()).is_some(),
+            "the logged-in one stays"
+        );
+        assert_eq!(store.len(), 3);
     }
-    sessions.get_mut(key)
+
+    #[test]
+    fn a_user_index_follows_logins_and_deletes() {
+        let store = MemoryStore::new();
+        let first = store.create(logged_in("bob"), LONG);
+        let anonymous = store.create(SessionState::new(), LONG);
+        let second = store
+            .renew(anonymous.as_str(), logged_in("bob"), LONG)
+            .expect("renewed");
+        let other = store.create(logged_in("carol"), LONG);
+        store.delete(first.as_str());
+        let ended = store.end_user("bob");
+        assert_eq!(ended, vec![second.clone()]);
+        assert!(store.load(second.as_str()).is_none());
+        assert!(store.load(other.as_str()).is_some());
+        assert!(store.end_user("bob").is_empty());
+    }
 }

@@ -10,6 +10,7 @@
 //! The store is a cheap `Clone` over shared state: the same instance must reach
 //! every worker, or each worker would silently get sessions of its own.
 
+mod gone;
 mod lobby;
 mod memory;
 mod presence;
@@ -21,6 +22,7 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time;
 
 pub use self::redis::{RedisStore, CALL_TIMEOUT};
+pub use gone::Gone;
 pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
 pub use presence::{Roster, Transition};
@@ -140,6 +142,14 @@ impl Store {
                 Ok(())
             }
             Self::Redis(store) => store.touch(id.as_str(), ttl).await,
+        }
+    }
+
+    /// Deletes every session logged in as `user`; their keys.
+    pub async fn end_user(&self, user: &str) -> Result<Vec<SessionId>, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.end_user(user)),
+            Self::Redis(store) => store.end_user(user).await,
         }
     }
 

@@ -25,7 +25,7 @@ use redis::{
 };
 
 use super::{SessionState, StoreError};
-use crate::session::SessionId;
+use crate::session::{SessionData, SessionId};
 
 /// The longest any store call may take, connection attempts included.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -47,19 +47,72 @@ redis.call('SET', KEYS[1], cjson.encode(state), 'PX', ARGV[2])
 return next
 ";
 
-/// Moves an existing session to a new key with changes merged in.
-/// KEYS[1] old, KEYS[2] new; ARGV[1] changes (JSON object), ARGV[2] ttl in ms.
-/// Returns 1 when moved, 0 when the old session does not exist, -1 when the
-/// new key is taken.
+/// The user a session state is logged in as (its `name` and `authenticated`
+/// fields hold JSON), or nil. Shared by the scripts below.
+const USER_OF: &str = r"
+local function user_of(state)
+  if state.authenticated ~= 'true' or type(state.name) ~= 'string' then return nil end
+  local ok, name = pcall(cjson.decode, state.name)
+  if ok and type(name) == 'string' then return name end
+  return nil
+end
+";
+
+/// Moves an existing session to a new key with changes merged in, and keeps
+/// the user index in step (pruning keys that expired meanwhile).
+/// KEYS[1] old, KEYS[2] new; ARGV[1] changes (JSON object), ARGV[2] ttl in ms,
+/// ARGV[3] key prefix. Returns 1 when moved, 0 when the old session does not
+/// exist, -1 when the new key is taken.
 const RENEW: &str = r"
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 local state = cjson.decode(raw)
+local before = user_of(state)
 for field, value in pairs(cjson.decode(ARGV[1])) do state[field] = value end
 redis.call('SET', KEYS[2], cjson.encode(state), 'PX', ARGV[2])
 redis.call('DEL', KEYS[1])
+local old_key = string.sub(KEYS[1], string.len(ARGV[3] .. 'session:') + 1)
+if before then redis.call('SREM', ARGV[3] .. 'user:' .. before, old_key) end
+local user = user_of(state)
+if user then
+  local index = ARGV[3] .. 'user:' .. user
+  for _, key in ipairs(redis.call('SMEMBERS', index)) do
+    if redis.call('EXISTS', ARGV[3] .. 'session:' .. key) == 0 then redis.call('SREM', index, key) end
+  end
+  redis.call('SADD', index, string.sub(KEYS[2], string.len(ARGV[3] .. 'session:') + 1))
+end
 return 1
+";
+
+/// Deletes a session and its entry in the user index. KEYS[1] the session;
+/// ARGV[1] key prefix, ARGV[2] the session's key.
+const DELETE: &str = r"
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, state = pcall(cjson.decode, raw)
+if ok then
+  local user = user_of(state)
+  if user then redis.call('SREM', ARGV[1] .. 'user:' .. user, ARGV[2]) end
+end
+return redis.call('DEL', KEYS[1])
+";
+
+/// Indexes a new session under its user. KEYS[1] the user index; ARGV[1] the
+/// session's key.
+const INDEX: &str = r"
+return redis.call('SADD', KEYS[1], ARGV[1])
+";
+
+/// Deletes every session of a user. KEYS[1] the user index; ARGV[1] key
+/// prefix. Returns the keys of the sessions deleted.
+const END_USER: &str = r"
+local ended = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('DEL', ARGV[1] .. 'session:' .. key) == 1 then table.insert(ended, key) end
+end
+redis.call('DEL', KEYS[1])
+return ended
 ";
 
 /// Sessions in Redis; cheap to clone (one multiplexed connection, shared).
@@ -69,6 +122,9 @@ pub struct RedisStore {
     prefix: Arc<str>,
     increment: Arc<Script>,
     renew: Arc<Script>,
+    delete: Arc<Script>,
+    index: Arc<Script>,
+    end_user: Arc<Script>,
 }
 
 impl RedisStore {
@@ -81,7 +137,10 @@ impl RedisStore {
             connection,
             prefix: prefix.into(),
             increment: Arc::new(Script::new(INCREMENT)),
-            renew: Arc::new(Script::new(RENEW)),
+            renew: Arc::new(Script::new(&format!("{USER_OF}{RENEW}"))),
+            delete: Arc::new(Script::new(&format!("{USER_OF}{DELETE}"))),
+            index: Arc::new(Script::new(INDEX)),
+            end_user: Arc::new(Script::new(END_USER)),
         })
     }
 
@@ -121,9 +180,24 @@ impl RedisStore {
         ttl: Duration,
     ) -> Result<SessionId, StoreError> {
         let value = encode(&state)?;
+        let user = SessionData::from_state(&state).user().map(str::to_owned);
         loop {
             let id = SessionId::generate();
             if self.set(id.as_str(), &value, ttl, SetOnly::New).await? {
+                if let Some(user) = user {
+                    // Only this request knows the key yet: indexing it next
+                    // is as good as indexing it in the same step.
+                    let (mut connection, script) = (self.connection.clone(), self.index.clone());
+                    let (index, key) = (self.user_key(&user), id.as_str().to_owned());
+                    bounded(async move {
+                        script
+                            .key(index)
+                            .arg(key)
+                            .invoke_async::<()>(&mut connection)
+                            .await
+                    })
+                    .await?;
+                }
                 return Ok(id);
             }
         }
@@ -169,12 +243,14 @@ impl RedisStore {
             let (mut connection, script) = (self.connection.clone(), self.renew.clone());
             let (old_key, new_key) = (self.key(id), self.key(new.as_str()));
             let changes = changes.clone();
+            let prefix = self.prefix.clone();
             let moved: i64 = bounded(async move {
                 script
                     .key(old_key)
                     .key(new_key)
                     .arg(changes)
                     .arg(millis(ttl))
+                    .arg(&*prefix)
                     .invoke_async(&mut connection)
                     .await
             })
@@ -195,7 +271,34 @@ impl RedisStore {
 
     pub(super) async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let (mut connection, key) = (self.connection.clone(), self.key(id));
-        bounded(async move { connection.del::<_, ()>(key).await }).await
+        let (script, prefix, id) = (self.delete.clone(), self.prefix.clone(), id.to_owned());
+        bounded(async move {
+            script
+                .key(key)
+                .arg(&*prefix)
+                .arg(id)
+                .invoke_async::<()>(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    pub(super) async fn end_user(&self, user: &str) -> Result<Vec<SessionId>, StoreError> {
+        let (mut connection, index) = (self.connection.clone(), self.user_key(user));
+        let (script, prefix) = (self.end_user.clone(), self.prefix.clone());
+        let keys: Vec<String> = bounded(async move {
+            script
+                .key(index)
+                .arg(&*prefix)
+                .invoke_async(&mut connection)
+                .await
+        })
+        .await?;
+        Ok(keys.into_iter().map(SessionId::from_stored).collect())
+    }
+
+    fn user_key(&self, user: &str) -> String {
+        format!("{}user:{user}", self.prefix)
     }
 
     /// `SET key value PX ttl` with `NX` or `XX`; whether it was set.

@@ -167,7 +167,7 @@ async fn under_login_auth_sockets_closed_by_a_renewal_reconnect_with_the_new_coo
     );
     assert_eq!(
         old_cookie.try_connect(&[]).await.err(),
-        Some(StatusCode::UNAUTHORIZED),
-        "the key from before the renewal is worthless"
+        Some(StatusCode::CONFLICT),
+        "the key from before the renewal is answered as renewed"
     );
 }

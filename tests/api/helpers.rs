@@ -235,6 +235,15 @@ impl Visitor {
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 
+    /// `POST /logout/everywhere`.
+    pub async fn post_logout_everywhere(&self) -> Response {
+        self.http
+            .post(self.url("/logout/everywhere"))
+            .send()
+            .await
+            .expect("POST /logout/everywhere")
+    }
+
     /// `POST /logout`.
     pub async fn post_logout(&self) -> Response {
         self.http

@@ -215,8 +215,9 @@ async fn login_renews_the_key_and_the_old_cookie_no_longer_works() {
     let after = visitor.cookie_header().expect("a cookie");
     assert_ne!(after, before, "the cookie changed");
 
-    // The old key is worthless: it starts a fresh session.
-    assert_eq!(old_cookie.incr().await, 1);
+    // The old key is worthless: it gets 409 (no new session whose cookie
+    // could overwrite the login's).
+    assert_eq!(old_cookie.post_incr().await.status(), StatusCode::CONFLICT);
     assert_eq!(
         visitor.incr().await,
         3,
@@ -333,8 +334,8 @@ async fn logging_in_again_renames_and_renews_again() {
         json!({"count": 1, "name": "Grace", "authenticated": true})
     );
     assert_eq!(
-        first_key.incr().await,
-        1,
+        first_key.post_incr().await.status(),
+        StatusCode::CONFLICT,
         "the first login's key is worthless"
     );
 }

@@ -7,14 +7,18 @@ mod frames;
 mod heartbeat;
 mod helpers;
 mod limits;
+mod lobby;
 mod login;
 mod logout;
+mod logout_everywhere;
 mod origin;
+mod presence;
 #[path = "../support/proxy.rs"]
 mod proxy;
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 mod registry;
+mod renewed;
 mod resilience;
 mod scale_out;
 mod sharing;

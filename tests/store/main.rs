@@ -3,12 +3,14 @@
 //! `stores!` at the bottom: a name and an async constructor returning the
 //! store and whatever must stay alive while it is used.
 
+mod ends;
 mod lobby;
 mod presence;
 #[allow(dead_code)]
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 
+use ends::*;
 use lobby::*;
 use presence::*;
 
@@ -723,6 +725,8 @@ stores! {
         without_grace_the_last_socket_takes_the_user_offline_at_once,
         with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it,
         a_recount_sets_the_count_instead_of_adding,
+        ending_a_user_deletes_every_session_logged_in_under_its_name,
+        remembered_ends_last_their_own_lifetime,
     ]
 }
 

@@ -1,0 +1,165 @@
+//! Sessions that ended, remembered for a while by their room id (never their
+//! key), so a late comer is answered for what happened instead of being
+//! treated as a stranger: a socket that missed its logout closes with 4000,
+//! not 4001, and a request carrying a key renewed by a login gets 409
+//! instead of starting a session whose cookie would overwrite the login's.
+//!
+//! With Redis each is one key, `{prefix}gone:{room}`, with its own TTL. The
+//! embedded store keeps them in a map with a deadline, at most as many of each
+//! kind as it holds sessions (the oldest is forgotten first).
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use redis::AsyncCommands;
+
+use super::{
+    memory::lock,
+    redis::{bounded, RedisStore},
+    Store, StoreError,
+};
+use crate::session::RoomId;
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// Logged out (`POST /logout` or `POST /logout/everywhere`).
+    LoggedOut,
+    /// Moved to a new key by a login.
+    Renewed,
+}
+
+impl Gone {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::LoggedOut => "logged_out",
+            Self::Renewed => "renewed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "logged_out" => Some(Self::LoggedOut),
+            "renewed" => Some(Self::Renewed),
+            _ => None,
+        }
+    }
+}
+
+/// The embedded store's remembered ends.
+pub(super) struct MemoryGone {
+    rooms: HashMap<RoomId, (Gone, Instant)>,
+    /// Per kind, in the order remembered (each kind has one TTL, so this is
+    /// also the order of their deadlines).
+    order: [VecDeque<(Instant, RoomId)>; 2],
+    capacity: usize,
+}
+
+impl MemoryGone {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            rooms: HashMap::new(),
+            order: Default::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
+        let now = Instant::now();
+        let deadline = now.checked_add(ttl).unwrap_or(now);
+        let order = &mut self.order[gone as usize];
+        if order.len() >= self.capacity {
+            if let Some((at, oldest)) = order.pop_front() {
+                if self
+                    .rooms
+                    .get(&oldest)
+                    .is_some_and(|(_, until)| *until == at)
+                {
+                    self.rooms.remove(&oldest);
+                }
+            }
+        }
+        order.push_back((deadline, room));
+        self.rooms.insert(room, (gone, deadline));
+    }
+
+    fn get(&self, room: &RoomId) -> Option<Gone> {
+        let now = Instant::now();
+        self.rooms
+            .get(room)
+            .filter(|(_, until)| *until > now)
+            .map(|(gone, _)| *gone)
+    }
+
+    pub(super) fn sweep(&mut self, now: Instant) {
+        for order in &mut self.order {
+            while order.front().is_some_and(|(until, _)| *until <= now) {
+                if let Some((until, room)) = order.pop_front() {
+                    if self.rooms.get(&room).is_some_and(|(_, at)| *at == until) {
+                        self.rooms.remove(&room);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The remembered ends shared by every clone of the embedded store.
+pub(super) type SharedGone = Arc<Mutex<MemoryGone>>;
+
+impl Store {
+    /// Remembers for `ttl` that the session of `room` ended as `gone`.
+    pub async fn remember_gone(
+        &self,
+        room: &RoomId,
+        gone: Gone,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(store) => {
+                lock(&store.gone).remember(*room, gone, ttl);
+                Ok(())
+            }
+            Self::Redis(store) => store.remember_gone(room, gone, ttl).await,
+        }
+    }
+
+    /// How the session of `room` ended, if that is still remembered.
+    pub async fn gone(&self, room: &RoomId) -> Result<Option<Gone>, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(lock(&store.gone).get(room)),
+            Self::Redis(store) => store.gone(room).await,
+        }
+    }
+}
+
+impl RedisStore {
+    fn gone_key(&self, room: &RoomId) -> String {
+        format!("{}gone:{room}", self.prefix())
+    }
+
+    async fn remember_gone(
+        &self,
+        room: &RoomId,
+        gone: Gone,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (mut connection, key) = (self.connection(), self.gone_key(room));
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        bounded(async move {
+            connection
+                .pset_ex::<_, _, ()>(key, gone.as_str(), ttl)
+                .await
+        })
+        .await
+    }
+
+    async fn gone(&self, room: &RoomId) -> Result<Option<Gone>, StoreError> {
+        let (mut connection, key) = (self.connection(), self.gone_key(room));
+        let value: Option<String> = bounded(async move { connection.get(key).await }).await?;
+        Ok(value.as_deref().and_then(Gone::parse))
+    }
+}

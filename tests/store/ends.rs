@@ -1,0 +1,110 @@
+//! Ending sessions on every store: by user (log out everywhere), and the
+//! remembered ends with their own lifetimes.
+
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::Key;
+use session_bridge::{
+    session::{DisplayName, RoomKey, SessionData, SessionId},
+    store::{Gone, Store},
+};
+
+const LONG: Duration = Duration::from_secs(3600);
+
+fn as_user(name: &str) -> SessionData {
+    SessionData {
+        count: 0,
+        name: Some(name.to_owned()),
+        authenticated: true,
+    }
+}
+
+async fn create(store: &Store, data: &SessionData) -> SessionId {
+    store
+        .create(data.to_state(), LONG)
+        .await
+        .expect("the store creates")
+}
+
+async fn exists(store: &Store, id: &SessionId) -> bool {
+    store.load(id).await.expect("the store loads").is_some()
+}
+
+pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store: Store) {
+    let first = create(&store, &as_user("alice")).await;
+    let anonymous = create(&store, &SessionData::default()).await;
+    let second = store
+        .renew(
+            &anonymous,
+            SessionData::login_changes(&DisplayName::parse("alice").expect("a name")),
+            LONG,
+        )
+        .await
+        .expect("the store renews")
+        .expect("a live session");
+    let bob = create(&store, &as_user("bob")).await;
+    // A session that logged in as alice and then as carol is carol's.
+    let moved = create(&store, &as_user("alice")).await;
+    let carol = store
+        .renew(
+            &moved,
+            SessionData::login_changes(&DisplayName::parse("carol").expect("a name")),
+            LONG,
+        )
+        .await
+        .expect("the store renews")
+        .expect("a live session");
+    // A deleted session leaves the index.
+    let deleted = create(&store, &as_user("alice")).await;
+    store.delete(&deleted).await.expect("the store deletes");
+
+    let mut ended = store
+        .end_user("alice")
+        .await
+        .expect("the store ends a user");
+
+    let mut expected = vec![first.clone(), second.clone()];
+    ended.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    expected.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    assert_eq!(ended, expected);
+    assert!(!exists(&store, &first).await && !exists(&store, &second).await);
+    assert!(exists(&store, &bob).await && exists(&store, &carol).await);
+    assert!(store.end_user("alice").await.expect("again").is_empty());
+}
+
+pub async fn remembered_ends_last_their_own_lifetime(store: Store) {
+    let rooms = RoomKey::new(&Key::generate());
+    let (out, renewed, never) = (
+        rooms.room(&SessionId::generate()),
+        rooms.room(&SessionId::generate()),
+        rooms.room(&SessionId::generate()),
+    );
+    let short = Duration::from_millis(300);
+    store
+        .remember_gone(&out, Gone::LoggedOut, LONG)
+        .await
+        .expect("the store remembers");
+    store
+        .remember_gone(&renewed, Gone::Renewed, short)
+        .await
+        .expect("the store remembers");
+    assert_eq!(
+        store.gone(&out).await.expect("a read"),
+        Some(Gone::LoggedOut)
+    );
+    assert_eq!(
+        store.gone(&renewed).await.expect("a read"),
+        Some(Gone::Renewed)
+    );
+    assert_eq!(store.gone(&never).await.expect("a read"), None);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.gone(&renewed).await.expect("a read").is_some() {
+        assert!(Instant::now() < deadline, "the renewal was never forgotten");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        store.gone(&out).await.expect("a read"),
+        Some(Gone::LoggedOut)
+    );
+}
