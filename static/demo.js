@@ -1,5 +1,7 @@
 // The demo page's wiring: one SessionSocket plus fetch, sharing one cookie
-// session. Received text only ever reaches the page through textContent.
+// session, and the lobby (chat and who is online) on the same socket.
+// Received text only ever reaches the page through textContent: a name or a
+// message such as `<img src=x onerror=alert(1)>` shows as those characters.
 (function () {
   'use strict';
 
@@ -19,6 +21,15 @@
     logout: byId('logout'),
     reconnect: byId('reconnect'),
     log: byId('log'),
+    lobby: byId('lobby'),
+    chat: byId('chat-messages'),
+    chatForm: byId('chat-form'),
+    chatText: byId('chat-text'),
+    chatSend: byId('chat-send'),
+    chatHint: byId('chat-hint'),
+    chatError: byId('chat-error'),
+    online: byId('online-list'),
+    onlineCount: byId('online-count'),
   };
   const socketAuth = document.body.dataset.socketAuth; // "session" or "login"
 
@@ -27,6 +38,13 @@
   let loggedOut = false;
   let pending = null; // the login/logout request in flight, if any
   let countdown = null;
+
+  const MAX_CHAT = 200; // lines kept in the message list, oldest dropped first
+  const online = new Set(); // the names in the online list
+  const shownIds = new Set(); // the ids of the messages in the list
+  let me = null; // this session's login name while it is logged in
+  let lastSent = null; // the text of the last chat frame sent
+  let chatHadFocus = false; // the message box had the focus when it was disabled
 
   // --- display -------------------------------------------------------------
 
@@ -90,12 +108,184 @@
     // An open socket is closed by the server with 4000; any other one stops here.
     if (socket && socket.state !== 'open') socket.close();
     if (!socket || socket.state === 'closed') showSocketState('closed', 'closed: logged out');
+    showChatControls();
   }
 
   function showLoginError(message) {
     el.loginError.textContent = message;
     el.loginError.hidden = !message;
   }
+
+  // --- the lobby -----------------------------------------------------------
+
+  // Names are listed in Unicode code point order, as the server sorts them;
+  // `<` on strings compares UTF-16 units, which puts U+E000..U+FFFF after
+  // the characters beyond U+FFFF.
+  function byCodePoint(a, b) {
+    const x = Array.from(a, (c) => c.codePointAt(0));
+    const y = Array.from(b, (c) => c.codePointAt(0));
+    for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
+      if (x[i] !== y[i]) return x[i] - y[i];
+    }
+    return x.length - y.length;
+  }
+
+  function timeElement(ms) {
+    const time = document.createElement('time');
+    const at = new Date(ms);
+    if (Number.isFinite(at.getTime())) {
+      time.dateTime = at.toISOString();
+      time.textContent = at.toLocaleTimeString();
+    }
+    return time;
+  }
+
+  function nameElement(name) {
+    const span = document.createElement('span');
+    span.className = 'chat-name';
+    span.textContent = name;
+    return span;
+  }
+
+  function showOnline() {
+    const names = [...online].sort(byCodePoint);
+    el.online.replaceChildren(...names.map((name) => {
+      const item = document.createElement('li');
+      item.textContent = name;
+      if (name === me) item.dataset.me = 'true'; // CSS adds "(you)", outside the text
+      return item;
+    }));
+    el.onlineCount.textContent = `(${names.length})`;
+  }
+
+  /** Appends a line, and keeps the list scrolled to the end if it was there. */
+  function addChatLine(item) {
+    const list = el.chat;
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+    list.append(item);
+    while (list.children.length > MAX_CHAT) {
+      shownIds.delete(list.firstElementChild.dataset.id);
+      list.firstElementChild.remove();
+    }
+    if (atEnd) list.scrollTop = list.scrollHeight;
+  }
+
+  function showMessage(message) {
+    if (!message || typeof message.name !== 'string' || typeof message.text !== 'string') return;
+    // The history and the live frames form one run without repeats; this only
+    // guards the list against a server that got it wrong.
+    const id = String(message.id);
+    if (shownIds.has(id)) return;
+    shownIds.add(id);
+    const item = document.createElement('li');
+    item.className = message.name === me ? 'chat-message mine' : 'chat-message';
+    item.dataset.id = id;
+    const text = document.createElement('span');
+    text.className = 'chat-text';
+    text.textContent = message.text;
+    item.append(timeElement(message.at), nameElement(message.name), text);
+    addChatLine(item);
+  }
+
+  // Each (re)connection sends "presence state" and "chat history" anew: they
+  // are snapshots that replace the lists, or a reconnect would repeat every
+  // message and keep names that went offline while the socket was away.
+  function showPresenceState(names) {
+    if (!Array.isArray(names)) return;
+    online.clear();
+    for (const name of names) if (typeof name === 'string') online.add(name);
+    showOnline();
+  }
+
+  function showHistory(messages) {
+    if (!Array.isArray(messages)) return;
+    el.chat.replaceChildren();
+    shownIds.clear();
+    for (const message of messages) showMessage(message);
+    el.chat.scrollTop = el.chat.scrollHeight;
+  }
+
+  function showPresence(data) {
+    if (!data || typeof data.name !== 'string' || typeof data.online !== 'boolean') return;
+    // Only a change of the list gets a line: the socket whose opening brought
+    // its own user online may get that user's "online" after the snapshot
+    // that already lists it.
+    if (data.online === online.has(data.name)) return;
+    if (data.online) online.add(data.name);
+    else online.delete(data.name);
+    showOnline();
+    const item = document.createElement('li');
+    item.className = 'chat-presence';
+    item.dataset.presence = data.online ? 'online' : 'offline';
+    item.append(timeElement(Date.now()), nameElement(data.name),
+      document.createTextNode(data.online ? ' is back' : ' left'));
+    addChatLine(item);
+  }
+
+  const CHAT_ERRORS = {
+    login_required: 'Not sent: log in to write in the lobby.',
+    bad_message: 'Not sent: a message is 1 to 500 characters, without control characters.',
+    rate_limited: 'Slow down: a message was dropped.',
+  };
+
+  /** Shows `text` under the message box (code: the server's error code), or hides it. */
+  function showChatError(text, code = '') {
+    el.chatError.textContent = text;
+    el.chatError.dataset.code = code;
+    el.chatError.hidden = !text;
+  }
+
+  function onErrorFrame(data) {
+    const code = data?.code;
+    // The other codes (bad_json, unknown_event) are this page's own bugs: the log shows them.
+    if (!Object.hasOwn(CHAT_ERRORS, code)) return;
+    const detail = typeof data.message === 'string' && data.message ? ` (${data.message})` : '';
+    showChatError(CHAT_ERRORS[code] + detail, code);
+    // Give the refused text back rather than make the user type it again.
+    if (code === 'bad_message' && lastSent !== null && !el.chatText.value) el.chatText.value = lastSent;
+  }
+
+  /** The message box is usable only on an open socket of a logged-in session. */
+  function showChatControls() {
+    const session = socket?.session ?? null;
+    const writable = !loggedOut && socket?.state === 'open' && session?.authenticated === true;
+    if (!writable && document.activeElement === el.chatText) chatHadFocus = true;
+    el.chatText.disabled = !writable;
+    el.chatSend.disabled = !writable;
+    if (writable && chatHadFocus) { // a reconnect took it away in mid-sentence
+      chatHadFocus = false;
+      el.chatText.focus();
+    }
+    el.lobby.dataset.state = socket?.state === 'open' && session ? 'live' : 'stale';
+    let hint;
+    if (loggedOut) hint = 'Logged out: you left the lobby. Reconnect to come back.';
+    else if (!socket) hint = 'Log in to join the lobby.';
+    else if (socket.state === 'closed') hint = 'Not connected: the lobby is not updated.';
+    else if (socket.state !== 'open' || !session) hint = 'Connecting to the lobby…';
+    else if (!writable) hint = 'Anyone can read the lobby: log in above to write.';
+    else hint = `Writing as ${session.name}.`;
+    el.chatHint.textContent = hint;
+  }
+
+  function onLobbySession(data) {
+    me = data?.authenticated && typeof data.name === 'string' ? data.name : null;
+    showChatError('');
+    showChatControls();
+  }
+
+  el.chatForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = el.chatText.value;
+    if (!text.trim()) return; // nothing to say; the server would only answer bad_message
+    showChatError('');
+    if (socket?.sendChat(text)) {
+      lastSent = text;
+      el.chatText.value = '';
+      log('sent', `chat ${JSON.stringify(text)}`);
+    } else {
+      showChatError(socket?.state === 'open' ? 'Not sent: the message is too large.' : 'Not sent: the socket is not open.');
+    }
+  });
 
   // --- the socket ----------------------------------------------------------
 
@@ -107,17 +297,26 @@
     socket.on('open', () => {
       showSocketState('open');
       log('socket', 'open');
+      showChatControls();
     });
     socket.on('reconnecting', ({ attempt }) => showSocketState('connecting', `connecting (attempt ${attempt})`));
     socket.on('frame', ({ event, data }) => log('frame', `${event} ${JSON.stringify(data) ?? ''}`));
     socket.on('bad-frame', ({ error }) => log('frame', `ignored a bad frame: ${error}`));
     socket.on('session', showSession);
     socket.on('current count', showCount);
+    socket.on('session', onLobbySession);
+    socket.on('presence state', showPresenceState);
+    socket.on('chat history', showHistory);
+    socket.on('chat', showMessage);
+    socket.on('presence', showPresence);
+    socket.on('error', onErrorFrame);
     socket.on('close', onClose);
+    showChatControls();
   }
 
   function onClose({ code, reason, willReconnect, delayMs }) {
     log('close', `${code} ${reason}`.trim() + (willReconnect ? ` (reconnecting in ${delayMs} ms)` : ''));
+    showChatControls();
     if (code === 4000 && !loggedOut) showLoggedOut();
     if (loggedOut) {
       if (willReconnect) socket.close(); // fires "close" again, not reconnecting
@@ -200,6 +399,7 @@
 
   if (socketAuth === 'login' && document.body.dataset.authenticated !== 'true') {
     showSocketState('closed', 'closed: log in to open the socket');
+    showChatControls();
   } else {
     startSocket();
   }

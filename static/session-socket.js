@@ -7,6 +7,11 @@
  *
  * It reconnects with capped exponential backoff and full jitter, except after
  * the close codes that mean "stop" (4000 logout, 1003, 1009) or after close().
+ * A refused handshake (403, 401, 429, server down) reaches a browser only as a
+ * close 1006, like a lost network, so it is retried the same way.
+ *
+ * The lobby's frames ("presence state", "chat history", "chat", "presence")
+ * reach on() listeners like every other server event; sendChat(text) posts.
  *
  * No dependencies: load it with a plain <script src>, then use
  * `window.SessionSocket`.
@@ -16,9 +21,19 @@
  * socket.on('current count', (n) => console.log('count', n));
  * socket.on('close', (e) => console.log(e.code, e.reason, e.willReconnect));
  * socket.emit('incr');
+ * socket.on('chat', (m) => console.log(m.name, m.text));
+ * socket.sendChat('hello');
  */
 (function (global) {
   'use strict';
+
+  /** The server's limit: a bigger message closes the socket with 1009, for good. */
+  const MAX_FRAME_BYTES = 65536;
+
+  // The events this client fires itself. A server frame with one of these
+  // names reaches only "frame" listeners: a "close" listener must never get a
+  // server payload in place of its CloseInfo.
+  const LIFECYCLE = new Set(['open', 'close', 'reconnecting', 'frame', 'bad-frame']);
 
   /**
    * @typedef {Object} SessionSocketOptions
@@ -30,6 +45,8 @@
    * @property {function(CloseInfo): (Promise|void)} [beforeReconnect] called when a
    *   reconnect is due; if it returns a promise, the reconnect waits for it to settle
    *   (e.g. a pending login request, so the handshake carries the renewed cookie)
+   * @property {number} [maxFrameBytes=65536] emit() refuses a bigger frame instead of
+   *   sending it (the server would close the socket with 1009 and it would stay closed)
    */
 
   /**
@@ -38,6 +55,21 @@
    * @property {string} reason          close reason sent by the server, or ""
    * @property {boolean} willReconnect  whether a reconnect is scheduled
    * @property {number|null} delayMs    milliseconds until the reconnect, or null
+   */
+
+  /**
+   * @typedef {Object} SessionInfo  the `session` frame's data
+   * @property {number} count
+   * @property {string|null} name      the login name, or null
+   * @property {boolean} authenticated whether the session may write in the lobby
+   */
+
+  /**
+   * @typedef {Object} ChatMessage  one lobby message (`chat` frame, `chat history` item)
+   * @property {string} id    unique
+   * @property {string} name  the sender's login name, set by the server
+   * @property {string} text  1 to 500 characters, trimmed
+   * @property {number} at    milliseconds since the Unix epoch, set by the server
    */
 
   class SessionSocket {
@@ -56,8 +88,16 @@
       this.noReconnectCodes = options.noReconnectCodes ?? [4000, 1003, 1009];
       this.renewedDelayMs = options.renewedDelayMs ?? 1000;
       this.beforeReconnect = options.beforeReconnect ?? null;
+      this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
       /** @type {'connecting'|'open'|'reconnecting'|'closed'} */
       this.state = 'connecting';
+      /**
+       * The current connection's `session` frame, or null until it arrives
+       * (and from a close until the next connection's). Says whether this
+       * session may write in the lobby (`authenticated`).
+       * @type {SessionInfo|null}
+       */
+      this.session = null;
       this._listeners = new Map();
       this._ws = null;
       this._attempt = 0;
@@ -70,12 +110,18 @@
     /**
      * Subscribes to an event.
      *
-     * Server events, called with the frame's `data`: "session", "current count",
-     * "error" (and any other event name the server sends).
+     * Server events, called with the frame's `data`: "session"
+     * ({@link SessionInfo}), "current count" (a number), "error" ({code, message});
+     * the lobby's, sent on every (re)connection right after "session", in this
+     * order: "presence state" (the names online, sorted) and "chat history"
+     * ({@link ChatMessage}[], oldest first), each a whole snapshot that replaces
+     * what an earlier connection showed; then live "chat" ({@link ChatMessage})
+     * and "presence" ({name, online}); and any other event name the server sends.
      * Lifecycle events: "open"; "close" ({@link CloseInfo}); "reconnecting"
      * ({attempt}), when a new connection attempt starts; "frame" ({event, data}),
      * for every valid frame; "bad-frame" ({raw, error}), for a frame that is not
-     * a JSON object with a string "event" (it is otherwise ignored).
+     * a JSON object with a string "event" (it is otherwise ignored). A server
+     * frame named like a lifecycle event reaches only "frame" listeners.
      *
      * @param {string} event
      * @param {function(*): void} fn
@@ -100,13 +146,29 @@
      * Sends `{"event": event, "data": data}` (without "data" when undefined).
      * @param {string} event
      * @param {*} [data]
-     * @returns {boolean} false when the socket is not open (nothing is queued)
+     * @returns {boolean} false when nothing was sent: the socket is not open
+     *   (nothing is queued), or the frame is over maxFrameBytes
      */
     emit(event, data) {
       if (!this._ws || this._ws.readyState !== WebSocket.OPEN) return false;
-      const frame = data === undefined ? { event } : { event, data };
-      this._ws.send(JSON.stringify(frame));
+      const frame = JSON.stringify(data === undefined ? { event } : { event, data });
+      if (longerThan(frame, this.maxFrameBytes)) return false;
+      this._ws.send(frame);
       return true;
+    }
+
+    /**
+     * Posts `text` to the lobby: `{"event":"chat","data":{"text": text}}`.
+     * The server trims it, and answers an "error" frame instead of posting
+     * when the session is not logged in (`login_required`) or the trimmed text
+     * is not 1 to 500 characters without control characters (`bad_message`).
+     * The message itself comes back as a "chat" event, to every socket in the
+     * lobby, this one included.
+     * @param {string} text
+     * @returns {boolean} false when nothing was sent (see emit())
+     */
+    sendChat(text) {
+      return this.emit('chat', { text });
     }
 
     /**
@@ -121,6 +183,7 @@
       const ws = this._ws;
       this._ws = null;
       if (ws && ws.readyState < WebSocket.CLOSING) ws.close(code, reason);
+      this.session = null;
       if (this.state !== 'closed') {
         this.state = 'closed';
         this._fire('close', { code, reason, willReconnect: false, delayMs: null });
@@ -133,6 +196,7 @@
         ws = new WebSocket(this.url);
       } catch (err) { // e.g. a malformed URL: retrying cannot help
         this._stopped = true;
+        this.session = null;
         this.state = 'closed';
         this._fire('close', { code: 1006, reason: String(err?.message), willReconnect: false, delayMs: null });
         return;
@@ -167,12 +231,16 @@
         this._fire('bad-frame', { raw: text, error: String(err?.message) });
         return;
       }
+      if (frame.event === 'session') {
+        this.session = frame.data !== null && typeof frame.data === 'object' ? frame.data : null;
+      }
       this._fire('frame', { event: frame.event, data: frame.data });
-      this._fire(frame.event, frame.data);
+      if (!LIFECYCLE.has(frame.event)) this._fire(frame.event, frame.data);
     }
 
     _closed(code, reason = '') {
       this._ws = null;
+      this.session = null;
       if (this._openedAt && Date.now() - this._openedAt >= this.stableAfterMs) this._attempt = 0;
       this._openedAt = 0;
       const retry = !this._stopped && !this.noReconnectCodes.includes(code);
@@ -218,6 +286,14 @@
         }
       }
     }
+  }
+
+  /** Whether `s` is over `limit` bytes in UTF-8, what the server's frame limit counts. */
+  function longerThan(s, limit) {
+    // Each UTF-16 unit is 1 to 3 bytes: skip the encoding when that decides it.
+    if (s.length > limit) return true;
+    if (s.length * 3 <= limit) return false;
+    return new TextEncoder().encode(s).length > limit;
   }
 
   /** Resolves a path or an http(s) URL against the page into a ws(s) URL. */

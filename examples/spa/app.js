@@ -1,6 +1,7 @@
 // A front end served from another origin than the API, sharing its cookie
-// session over HTTP (CORS with credentials) and the WebSocket. No framework,
-// no dependencies; received text reaches the page only through textContent.
+// session over HTTP (CORS with credentials) and the WebSocket. No framework;
+// the WebSocket client is the app's own static/session-socket.js, loaded from
+// the API. Received text reaches the page only through textContent.
 (function () {
   'use strict';
 
@@ -28,7 +29,6 @@
   }
 
   const API = apiOrigin();
-  const API_WS = API.replace(/^http/, 'ws'); // http → ws, https → wss
 
   byId('page-origin').textContent = window.location.origin;
   byId('api').textContent = API;
@@ -87,64 +87,82 @@
     }
   });
 
-  // --- the WebSocket ----------------------------------------------------------
+  // --- the WebSocket: the app's own client ------------------------------------
+
+  // The client is the app's static/session-socket.js, loaded from the API
+  // itself, so this page follows the same close-code rules as the app's demo
+  // (no reconnect after 4000, 1003 or 1009; backoff after 4001, 1001 and a
+  // lost connection) without a copy to keep in step. A plain <script> needs
+  // no CORS, so it loads on any origin: the app checks this page's origin at
+  // the WebSocket handshake, not here.
+  function loadClient() {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = `${API}/static/session-socket.js`;
+      script.onload = () => (window.SessionSocket
+        ? resolve(window.SessionSocket)
+        : reject(new Error(`${script.src} did not define SessionSocket`)));
+      script.onerror = () => reject(new Error(`could not load ${script.src}`));
+      document.head.append(script);
+    });
+  }
 
   let socket = null;
   let everOpened = false;
+  let gaveUp = false;
 
-  function connect() {
-    const ws = new WebSocket(`${API_WS}/ws`); // the browser sends the API's cookie with the handshake
-    socket = ws;
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
+  function connect(SessionSocket) {
+    socket = new SessionSocket(`${API}/ws`); // the browser sends the API's cookie with the handshake
+    socket.on('open', () => {
       everOpened = true;
       show(el.socketState, 'open', 'open');
       log('socket open');
-    };
-    ws.onmessage = (msg) => {
-      let frame;
-      try {
-        frame = JSON.parse(msg.data);
-      } catch (_) {
-        return;
-      }
-      log(`${frame.event} ${JSON.stringify(frame.data)}`);
-      if (frame.event === 'session' && frame.data) {
-        showCount(frame.data.count, true);
-        el.name.textContent = typeof frame.data.name === 'string' ? frame.data.name : 'anonymous';
-      } else if (frame.event === 'current count') {
-        showCount(frame.data);
-      }
-    };
-    ws.onclose = (ev) => {
-      if (ws !== socket) return;
-      log(`socket closed ${ev.code} ${ev.reason}`.trim());
-      if (!opened && !everOpened) {
-        // A handshake answered with 403 (origin not allowed) reaches the
-        // page as a plain close 1006, like an unreachable server.
-        show(el.socketState, 'refused', 'refused: the API did not accept this page\'s WebSocket (origin not allowed, or the API is down)');
-        el.incrSocket.disabled = true;
-      } else if (ev.code === 4000) {
-        show(el.socketState, 'closed', 'closed: logged out');
-        el.incrSocket.disabled = true;
-      } else {
-        // 4001 (session expired or renewed), 1001 (server restart), lost
-        // connection: come back after a second with the current cookie.
-        show(el.socketState, 'reconnecting', 'reconnecting in 1 s');
-        setTimeout(connect, 1000);
-      }
-    };
+    });
+    socket.on('reconnecting', ({ attempt }) => show(el.socketState, 'connecting', `connecting (attempt ${attempt})`));
+    socket.on('frame', ({ event, data }) => log(`${event} ${JSON.stringify(data) ?? ''}`));
+    socket.on('session', (data) => {
+      showCount(data?.count, true);
+      el.name.textContent = typeof data?.name === 'string' ? data.name : 'anonymous';
+    });
+    socket.on('current count', (n) => showCount(n));
+    socket.on('close', onClose);
+  }
+
+  function onClose({ code, reason, willReconnect, delayMs }) {
+    if (gaveUp) return; // the socket.close() below fires "close" once more
+    log(`socket closed ${code} ${reason}`.trim() + (willReconnect ? ` (reconnecting in ${delayMs} ms)` : ''));
+    if (!everOpened) {
+      // A handshake answered with 403 (origin not allowed) reaches the page
+      // as a plain close 1006, like an unreachable server. A first handshake
+      // that fails is most likely refused, and retrying would only repeat the
+      // refusal: stop and say so. Once open, a lost connection is retried.
+      gaveUp = true;
+      socket.close();
+      show(el.socketState, 'refused', 'refused: the API did not accept this page\'s WebSocket (origin not allowed, or the API is down)');
+      el.incrSocket.disabled = true;
+    } else if (code === 4000) {
+      show(el.socketState, 'closed', 'closed: logged out');
+      el.incrSocket.disabled = true;
+    } else if (willReconnect) {
+      // 4001 (session expired or renewed), 1001 (server restart), a lost
+      // connection: the client comes back with the current cookie.
+      show(el.socketState, 'reconnecting', `reconnecting in ${(delayMs / 1000).toFixed(1)} s`);
+    } else {
+      // 1003 or 1009: the server refused what this page sent; sending it
+      // again after a reconnect would only repeat that.
+      show(el.socketState, 'closed', `closed: ${code} ${reason}`.trim());
+      el.incrSocket.disabled = true;
+    }
   }
 
   el.incrSocket.addEventListener('click', () => {
-    if (socket?.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ event: 'incr' }));
-      log('sent incr');
-    } else {
-      log('incr not sent: the socket is not open');
-    }
+    if (socket?.emit('incr')) log('sent incr');
+    else log('incr not sent: the socket is not open');
   });
 
-  connect();
+  loadClient().then(connect, (err) => {
+    log(err.message);
+    show(el.socketState, 'refused', 'refused: could not load the client from the API (is it running?)');
+    el.incrSocket.disabled = true;
+  });
 })();
