@@ -86,6 +86,20 @@ impl CurrentSession {
         })
     }
 
+    /// The known session, or a new one when there is none; a renewed key is
+    /// refused (409).
+    pub async fn from_known(known: KnownSession, state: &AppState) -> Result<Self, AppError> {
+        match known {
+            KnownSession::Live(id, data) => Ok(Self {
+                id,
+                data,
+                created: false,
+            }),
+            KnownSession::Renewed => Err(AppError::SessionRenewed),
+            KnownSession::Missing => Self::start(state).await,
+        }
+    }
+
     /// Sets the session's cookie on `response` when this request started it.
     pub fn set_cookie(
         &self,
@@ -107,15 +121,8 @@ impl FromRequest for CurrentSession {
         let req = req.clone();
         Box::pin(async move {
             let state = app_state(&req)?;
-            match KnownSession::find(&req, &state).await? {
-                KnownSession::Live(id, data) => Ok(Self {
-                    id,
-                    data,
-                    created: false,
-                }),
-                KnownSession::Renewed => Err(AppError::SessionRenewed),
-                KnownSession::Missing => Self::start(&state).await,
-            }
+            let known = KnownSession::find(&req, &state).await?;
+            Self::from_known(known, &state).await
         })
     }
 }

@@ -38,19 +38,15 @@ pub async fn handshake(
     ws::handshake(&req)?;
 
     let known = KnownSession::find(&req, &state).await?;
-    let session = match (known, state.socket_auth) {
-        (KnownSession::Renewed, _) => return Err(AppError::SessionRenewed.into()),
-        (KnownSession::Live(_, data), SocketAuth::Login) if !data.authenticated => {
-            return Err(AppError::LoginRequired.into())
-        }
-        (KnownSession::Live(id, data), _) => CurrentSession {
-            id,
-            data,
-            created: false,
-        },
-        (KnownSession::Missing, SocketAuth::Login) => return Err(AppError::LoginRequired.into()),
-        (KnownSession::Missing, SocketAuth::Session) => CurrentSession::start(&state).await?,
+    let allowed = match (&known, state.socket_auth) {
+        (KnownSession::Live(_, data), SocketAuth::Login) => data.authenticated,
+        (KnownSession::Missing, SocketAuth::Login) => false,
+        _ => true,
     };
+    if !allowed {
+        return Err(AppError::LoginRequired.into());
+    }
+    let session = CurrentSession::from_known(known, &state).await?;
 
     // A session created just now has no socket yet. The check and the socket's join are not
     // one step: handshakes racing on one session can overshoot the limit by
