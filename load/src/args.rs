@@ -33,6 +33,27 @@ scenarios:
             alternately over HTTP and over a socket; delivery latency to
             every socket of the session, and loss
               --sessions 200  --sockets 3  --rate 1000  --duration 10
+  lobby     K logged-in users (POST /login, then a socket with that cookie,
+            greeted with session, presence state, chat history), then M chat
+            messages, one at a time (--rate 0) or R a second, posted by the
+            first socket (or the first S taking turns), each sender kept
+            under the server's 100 frames/s; time from each post to the LAST
+            socket having it, and whether every socket got all M once in one
+            same order. --baseline true (the default at --rate 0) first runs
+            fanout with the same K and M (needs MAX_SOCKETS_PER_SESSION >= K)
+            and reports both and their ratio. Ends when GET /presence no
+            longer lists its users (--grace: the server's PRESENCE_GRACE_SECS)
+              --k 1000  --m 200  --concurrency 50  --rate 0  --senders 1
+              --baseline true|false  --grace 5
+  presence  N logged-in users join (POST /login, handshake, greeting), C at a
+            time, are held H seconds, then leave; sockets/s and latency.
+            --baseline true first does the same with N anonymous visitors
+            (GET /, as connect does) and reports the ratio; --watch true adds
+            a watcher socket checking each user's presence events alternate
+            and that each goes offline within --grace (the server's
+            PRESENCE_GRACE_SECS) plus --timeout
+              --n 1000  --concurrency 50  --hold 1  --baseline true
+              --watch true  --grace 5
 
 Prints one JSON line on stdout and a human table on stderr. Exits 1 when the
 run had errors or lost increments or events (figures are never judged).
@@ -40,7 +61,7 @@ run had errors or lost increments or events (figures are never judged).
 
 /// The parsed command line.
 pub struct Args {
-    /// `connect`, `fanout`, `http` or `mixed`.
+    /// `connect`, `fanout`, `http`, `mixed`, `lobby` or `presence`.
     pub scenario: String,
     options: BTreeMap<String, String>,
     read: Vec<String>,

@@ -1,10 +1,11 @@
 //! The two ways in: one keep-alive HTTP/1.1 connection (hyper's low-level
-//! client, no pool), and a WebSocket handshake carrying the session cookie.
+//! client, no pool; `POST /login` carries a JSON body), and a WebSocket
+//! handshake carrying the session cookie.
 //! Both go to 127.0.0.1 only.
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::{
     body::Bytes,
     client::conn::http1::{self, SendRequest},
@@ -25,7 +26,7 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 /// One keep-alive HTTP/1.1 connection to the server.
 pub struct Http {
-    sender: SendRequest<Empty<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
     host: HeaderValue,
     port: u16,
 }
@@ -84,6 +85,18 @@ impl Http {
         path: &str,
         cookie: Option<&str>,
     ) -> Result<Reply> {
+        self.send(method, path, cookie, None).await
+    }
+
+    /// Sends one request, with `json` as an `application/json` body when
+    /// given, and reads the whole answer.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        json: Option<String>,
+    ) -> Result<Reply> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -91,11 +104,15 @@ impl Http {
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
+        let body = match json {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Full::new(Bytes::from(json))
+            }
+            None => Full::new(Bytes::new()),
+        };
         self.sender.ready().await?;
-        let response = self
-            .sender
-            .send_request(request.body(Empty::new())?)
-            .await?;
+        let response = self.sender.send_request(request.body(body)?).await?;
         let status = response.status().as_u16();
         let cookie = session_cookie(response.headers().get_all(header::SET_COOKIE));
         let body = response.into_body().collect().await?.to_bytes();
@@ -113,6 +130,26 @@ impl Http {
             return Err(format!("POST /incr answered {}", reply.status).into());
         }
         Ok((reply.count()?, reply.cookie))
+    }
+
+    /// `POST /login` as `name` (a new session when `cookie` is `None`),
+    /// expecting 204; returns the renewed session's cookie.
+    pub async fn login(&mut self, name: &str, cookie: Option<&str>) -> Result<String> {
+        let body = serde_json::json!({ "name": name }).to_string();
+        let reply = self
+            .send(Method::POST, "/login", cookie, Some(body))
+            .await?;
+        if reply.status != 204 {
+            return Err(format!(
+                "POST /login answered {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            )
+            .into());
+        }
+        reply
+            .cookie
+            .ok_or_else(|| "POST /login set no session cookie".into())
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod args;
 mod client;
+mod lobby;
 mod scenario;
 mod socket;
 mod stats;

@@ -24,6 +24,12 @@ pub async fn run(args: &mut Args, target: &Target) -> Result<Outcome> {
     let m: u64 = args.get("m", 200)?;
     let concurrency: usize = args.get("concurrency", 50)?;
     args.finish()?;
+    measure(target, k, m, concurrency).await
+}
+
+/// Opens `k` sockets on one session, `concurrency` at a time, makes `m`
+/// sequential increments and reports (also the `lobby` scenario's baseline).
+pub async fn measure(target: &Target, k: usize, m: u64, concurrency: usize) -> Result<Outcome> {
     if k == 0 {
         return Err("--k must be at least 1".into());
     }

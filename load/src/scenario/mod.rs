@@ -1,10 +1,12 @@
-//! The four scenarios, and what they share: where the server is, and how a
+//! The six scenarios, and what they share: where the server is, and how a
 //! run ends up pass (no errors, nothing lost) or fail.
 
 mod connect;
 mod fanout;
 mod http;
+mod lobby;
 mod mixed;
+mod presence;
 
 use std::time::Duration;
 
@@ -58,6 +60,8 @@ pub async fn run(args: &mut Args, open_files: u64) -> Result<bool> {
         "fanout" => fanout::run(args, &target).await?,
         "http" => http::run(args, &target).await?,
         "mixed" => mixed::run(args, &target).await?,
+        "lobby" => lobby::run(args, &target).await?,
+        "presence" => presence::run(args, &target, open_files).await?,
         other => return Err(format!("unknown scenario `{other}` (see --help)").into()),
     };
     let passed = outcome.failures.is_empty();
