@@ -17,6 +17,8 @@
 mod redis;
 mod registry;
 
+use std::sync::Arc;
+
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
@@ -57,8 +59,8 @@ pub enum Order {
     /// socket knows of the user and when it flips what the socket shows, so
     /// online and offline strictly alternate on every socket.
     Presence {
-        /// The user.
-        user: String,
+        /// The user (shared: the order is cloned for every socket).
+        user: Arc<str>,
         /// The new state.
         online: bool,
         /// Increases with every presence transition of every user.

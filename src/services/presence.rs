@@ -137,7 +137,7 @@ impl Presence {
         let event = Event::new(
             Audience::Lobby,
             Order::Presence {
-                user: user.clone(),
+                user: user.as_str().into(),
                 online,
                 version,
             },

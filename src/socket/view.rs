@@ -3,7 +3,7 @@
 //! messages never repeat or overlap the history, and each user's presence
 //! strictly alternates between online and offline.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use crate::events::Order;
 
@@ -18,7 +18,7 @@ pub struct View {
     /// Presence transitions up to this version are in the roster shown.
     floor: u64,
     /// Per user: shown online?, and the newest version seen.
-    users: HashMap<String, (bool, u64)>,
+    users: HashMap<Arc<str>, (bool, u64)>,
 }
 
 impl View {
@@ -48,15 +48,18 @@ impl View {
         let mut changes = Vec::new();
         let had_roster = self.seq.is_some();
         for (user, (shown, _)) in &mut self.users {
-            let now = online.contains(user);
+            // The roster is sorted (by code point, as `str`'s order is).
+            let now = online
+                .binary_search_by(|name| name.as_str().cmp(user))
+                .is_ok();
             if *shown != now {
                 *shown = now;
-                changes.push((user.clone(), now));
+                changes.push((user.to_string(), now));
             }
         }
         for user in online {
-            if !self.users.contains_key(user) {
-                self.users.insert(user.clone(), (true, version));
+            if !self.users.contains_key(user.as_str()) {
+                self.users.insert(user.as_str().into(), (true, version));
                 changes.push((user.clone(), true));
             }
         }
