@@ -117,29 +117,34 @@ impl Connection {
     }
 
     /// Reads the session, presence and the lobby, counting this socket's user
-    /// in presence first (so the roster includes it). Frozen meanwhile
-    /// (`ctx.wait`): pushes queue and are then filtered against what it shows.
+    /// in presence first (so the roster includes it). Independent reads go
+    /// out together (one round trip on Redis's multiplexed connection). Frozen
+    /// meanwhile (`ctx.wait`): pushes queue and are then filtered against
+    /// what it shows.
     fn snapshot(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let services = self.services.clone();
         let (id, user, counted) = (self.session.clone(), self.user.clone(), self.counted);
         let read = async move {
             let mut counted = counted;
             let read = async {
-                let data = services
-                    .sessions
-                    .for_socket(&id)
-                    .await?
-                    .map_err(Unread::Gone)?;
-                if let (Some(user), false) = (&user, counted) {
-                    services.presence.join(user).await?;
-                    counted = true;
-                }
+                let join = async {
+                    match (&user, counted) {
+                        (Some(user), false) => services.presence.join(user).await.map(|()| true),
+                        _ => Ok(counted),
+                    }
+                };
+                let (data, joined, lobby) = tokio::join!(
+                    services.sessions.for_socket(&id),
+                    join,
+                    services.lobby.read()
+                );
+                counted = joined?;
+                let data = data?.map_err(Unread::Gone)?;
                 let roster = services.presence.roster().await?;
-                let lobby = services.lobby.read().await?;
                 Ok(Snapshot {
                     data,
                     roster,
-                    lobby,
+                    lobby: lobby?,
                 })
             };
             let result = match tokio::time::timeout(STORE_TIMEOUT, read).await {
