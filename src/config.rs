@@ -98,8 +98,19 @@ pub struct ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// One line, whatever the problem's text holds (values are quoted with
+    /// `{:?}`; a library's multi-line message is folded).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.var, self.problem)
+        write!(f, "{}: ", self.var)?;
+        let mut words = self
+            .problem
+            .split(['\n', '\r'])
+            .map(str::trim)
+            .filter(|w| !w.is_empty());
+        if let Some(first) = words.next() {
+            f.write_str(first)?;
+        }
+        words.try_for_each(|rest| write!(f, " {rest}"))
     }
 }
 
@@ -179,7 +190,16 @@ impl Config {
             env_filter::Builder::new()
                 .try_parse(v)
                 .map(|_| v.to_owned())
-                .map_err(|err| format!("not a valid log filter: {err}"))
+                // The parser's message spans several lines (a regex error
+                // draws a caret under the value): keep the error on one line.
+                .map_err(|err| {
+                    let reason = err
+                        .to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!("not a valid log filter ({v:?}): {reason}")
+                })
         })?;
 
         let redis_prefix = parse_or(
