@@ -37,7 +37,9 @@ pub enum FrameError {
     UnknownEvent,
     /// Over the socket's frame budget; the frame was dropped.
     RateLimited,
-    /// The session store did not answer; the frame was not applied.
+    /// The session store did not answer in time. The change may or may not
+    /// have been applied (the store may have done it and failed to say so):
+    /// a client that retries blindly can count twice.
     Unavailable,
     /// Only a logged-in session may post to the lobby.
     LoginRequired,

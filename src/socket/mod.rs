@@ -12,7 +12,7 @@ mod view;
 use std::time::Duration;
 
 pub use connection::{
-    Connection, CLIENT_TIMEOUT, FRAME_BUDGET, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES,
+    Connection, CLIENT_TIMEOUT, FRAME_BUDGET, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES, STORE_TIMEOUT,
 };
 pub use handshake::handshake;
 

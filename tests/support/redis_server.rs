@@ -70,6 +70,26 @@ impl RedisServer {
         }
     }
 
+    /// Kills Redis with SIGKILL, as a crash of its process would: it saves
+    /// nothing and says goodbye to no client, so only what its append-only
+    /// file holds survives (with `appendfsync always`, every write it
+    /// acknowledged). Not a power cut: the OS keeps what Redis had written
+    /// but not yet fsynced. Waits, bounded, until the process is gone;
+    /// `restart` brings it back on the same port with the same directory.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL redis-server");
+            let deadline = Instant::now() + REDIS_WAIT;
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "redis-server survived SIGKILL");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
     /// Starts Redis again on the same port, with the same data.
     pub fn restart(&mut self) {
         let deadline = Instant::now() + REDIS_WAIT;
