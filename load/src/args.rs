@@ -54,14 +54,37 @@ scenarios:
             PRESENCE_GRACE_SECS) plus --timeout
               --n 1000  --concurrency 50  --hold 1  --baseline true
               --watch true  --grace 5
+  churn     R rounds: open N sockets, C at a time, each on its own session
+            (round 1's handshakes create them; later rounds reuse those
+            cookies, or --sessions fresh makes new ones), then close them
+            all, every other one with the close handshake and the rest by
+            dropping the TCP connection without a close frame (--drop fin or
+            rst); wait at most --drain seconds for /healthz to say 0 sockets
+            and 0 sessions, read the server's RSS (--pid). Reports each
+            round and the RSS after the last round against the first; fails
+            when the counts do not return to 0 (the RSS only with
+            --max-rss-growth G, e.g. 0.10). The server needs ulimit -n > N
+              --n 19000  --rounds 5  --concurrency 50  --sessions reuse|fresh
+              --drop fin|rst  --drain 30  --settle 1  --max-rss-growth G
+  flood     N POST /incr without a cookie (each starts a new session) over
+            C keep-alive connections, against a server with default settings
+            (MAX_SESSIONS bounds the embedded store); req/s, latency,
+            answers by status (all must be 200), the server's RSS (--pid)
+            sampled every --sample seconds and after, its peak beside the
+            250 MiB target (not judged), and whether the session started
+            before the flood was evicted
+              --n 1000000  --concurrency 64  --duration 600  --sample 0.25
+              --settle 1
 
 Prints one JSON line on stdout and a human table on stderr. Exits 1 when the
-run had errors or lost increments or events (figures are never judged).
+run had errors or lost increments or events (figures are never judged, except
+by a flag that asks for it, like churn's --max-rss-growth).
 ";
 
 /// The parsed command line.
 pub struct Args {
-    /// `connect`, `fanout`, `http`, `mixed`, `lobby` or `presence`.
+    /// `connect`, `fanout`, `http`, `mixed`, `lobby`, `presence`, `churn`
+    /// or `flood`.
     pub scenario: String,
     options: BTreeMap<String, String>,
     read: Vec<String>,

@@ -252,7 +252,8 @@ pub async fn store_kind(port: u16) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn healthz(port: u16) -> Option<Value> {
+/// `/healthz`'s JSON answer (200 or 503), if it answers within 5 s.
+pub async fn healthz(port: u16) -> Option<Value> {
     let ask = async {
         let mut http = Http::connect(port).await.ok()?;
         let reply = http.request(Method::GET, "/healthz", None).await.ok()?;

@@ -1,8 +1,10 @@
-//! The six scenarios, and what they share: where the server is, and how a
+//! The eight scenarios, and what they share: where the server is, and how a
 //! run ends up pass (no errors, nothing lost) or fail.
 
+mod churn;
 mod connect;
 mod fanout;
+mod flood;
 mod http;
 mod lobby;
 mod mixed;
@@ -62,6 +64,8 @@ pub async fn run(args: &mut Args, open_files: u64) -> Result<bool> {
         "mixed" => mixed::run(args, &target).await?,
         "lobby" => lobby::run(args, &target).await?,
         "presence" => presence::run(args, &target, open_files).await?,
+        "churn" => churn::run(args, &target, open_files).await?,
+        "flood" => flood::run(args, &target).await?,
         other => return Err(format!("unknown scenario `{other}` (see --help)").into()),
     };
     let passed = outcome.failures.is_empty();
