@@ -48,23 +48,31 @@ impl fmt::Display for InstanceId {
     }
 }
 
-/// What travels on the channel. The store's lobby script writes the same
-/// shape (see `store::redis`): keep the two in step.
+/// What travels on the channel: a frame (with its order) or a close, for an
+/// audience. The store's lobby script writes the same shape (see
+/// `store::lobby`): keep the two in step. A plain struct with optional fields
+/// (no flattened or untagged enum), because every instance reads every
+/// message, its own included, on the hot path.
 #[derive(Debug, Serialize, Deserialize)]
 struct Wire {
     /// The publishing instance; `None` for messages every instance delivers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<InstanceId>,
     to: Audience,
-    #[serde(flatten)]
-    what: What,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order: Option<Order>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    frame: Option<ByteString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    close: Option<Close>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-enum What {
-    Frame { order: Order, frame: ByteString },
-    Close { close: Close },
+/// Just the origin of a message, read before the rest so an instance skips
+/// its own messages without building them.
+#[derive(Deserialize)]
+struct Origin<'a> {
+    #[serde(borrow, default)]
+    origin: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl fmt::Debug for InstanceId {
@@ -95,10 +103,9 @@ impl RedisEvents {
         self.publish(&Wire {
             origin: Some(self.instance.clone()),
             to: event.to.clone(),
-            what: What::Frame {
-                order: event.order.clone(),
-                frame: event.frame.clone(),
-            },
+            order: Some(event.order.clone()),
+            frame: Some(event.frame.clone()),
+            close: None,
         })
         .await;
     }
@@ -107,7 +114,9 @@ impl RedisEvents {
         self.publish(&Wire {
             origin: Some(self.instance.clone()),
             to: to.clone(),
-            what: What::Close { close },
+            order: None,
+            frame: None,
+            close: Some(close),
         })
         .await;
     }
@@ -166,20 +175,28 @@ async fn subscribe(client: &Client, channel: &str) -> anyhow::Result<redis::aio:
 }
 
 fn deliver(registry: &Registry, instance: &InstanceId, payload: &[u8]) {
+    let own = serde_json::from_slice::<Origin<'_>>(payload)
+        .is_ok_and(|peek| peek.origin.as_deref() == Some(instance.as_str()));
+    if own {
+        return;
+    }
     let wire = match serde_json::from_slice::<Wire>(payload) {
         Ok(wire) => wire,
         Err(err) => return log::warn!("ignoring a malformed event: {err}"),
     };
-    if wire.origin.as_ref() == Some(instance) {
-        return;
-    }
-    match wire.what {
-        What::Frame { order, frame } => registry.deliver(&Event {
-            to: wire.to,
-            order,
-            frame,
-        }),
-        What::Close { close } => registry.close(&wire.to, close),
+    match wire {
+        Wire {
+            close: Some(close),
+            to,
+            ..
+        } => registry.close(&to, close),
+        Wire {
+            order: Some(order),
+            frame: Some(frame),
+            to,
+            ..
+        } => registry.deliver(&Event { to, order, frame }),
+        _ => log::warn!("ignoring an event with neither a frame nor a close"),
     }
 }
 
@@ -194,10 +211,9 @@ mod tests {
         let wire: Wire = serde_json::from_str(from_lua).expect("the shape parses");
         assert_eq!(wire.origin, None);
         assert_eq!(wire.to, Audience::Lobby);
-        assert!(matches!(
-            wire.what,
-            What::Frame { order: Order::Sequence(7), ref frame } if &**frame == r#"{"event":"x"}"#
-        ));
+        assert_eq!(wire.order, Some(Order::Sequence(7)));
+        assert_eq!(wire.frame.as_deref(), Some(r#"{"event":"x"}"#));
+        assert_eq!(wire.close, None);
     }
 
     #[test]
@@ -206,18 +222,15 @@ mod tests {
         let wire = Wire {
             origin: Some(instance.clone()),
             to: Audience::User("alice".into()),
-            what: What::Close {
-                close: Close::Logout,
-            },
+            order: None,
+            frame: None,
+            close: Some(Close::Logout),
         };
         let text = serde_json::to_string(&wire).expect("serialises");
         let back: Wire = serde_json::from_str(&text).expect("parses");
-        assert_eq!(back.origin, Some(instance));
-        assert!(matches!(
-            back.what,
-            What::Close {
-                close: Close::Logout
-            }
-        ));
+        assert_eq!(back.origin, Some(instance.clone()));
+        assert_eq!(back.close, Some(Close::Logout));
+        let peek: Origin<'_> = serde_json::from_str(&text).expect("parses");
+        assert_eq!(peek.origin.as_deref(), Some(instance.as_str()));
     }
 }
