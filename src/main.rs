@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use session_bridge::{config::Config, healthcheck, startup::Application};
 
+/// mimalloc instead of glibc's allocator: glibc kept the memory of closed
+/// sockets (RSS 1.30x after five rounds of 19,000 sockets opened and closed,
+/// 1.25x with one arena), mimalloc returns it to the system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         return health();
