@@ -116,6 +116,27 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Every environment variable the app reads (the contract's configuration
+/// table), for tools and tests that must set or clear them all.
+pub const VARIABLES: [&str; 16] = [
+    "HOST",
+    "PORT",
+    "SESSION_SECRET",
+    "REDIS_URL",
+    "SESSION_TTL_SECS",
+    "SESSION_RELOAD_INTERVAL_SECS",
+    "SOCKET_AUTH",
+    "ALLOWED_ORIGINS",
+    "COOKIE_SECURE",
+    "RUST_LOG",
+    "REDIS_KEY_PREFIX",
+    "CHAT_HISTORY",
+    "PRESENCE_GRACE_SECS",
+    "INSTANCE_TTL_SECS",
+    "MAX_SOCKETS_PER_SESSION",
+    "MAX_SESSIONS",
+];
+
 /// The shortest `SESSION_SECRET` accepted, in bytes (the cookie `Key` needs 64).
 pub const MIN_SECRET_LEN: usize = 64;
 
@@ -331,6 +352,20 @@ fn parse_redis_url(url: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_lists_exactly_what_the_configuration_reads() {
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        // With nothing set, every variable is still looked up (each then
+        // takes its default), so the names asked for are all there are.
+        let _ = Config::from_lookup(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            None
+        });
+        let listed: std::collections::BTreeSet<String> =
+            VARIABLES.iter().map(|&name| name.to_owned()).collect();
+        assert_eq!(read.into_inner(), listed);
+    }
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = vars

@@ -1027,24 +1027,7 @@ proptest! {
 // ---------------------------------------------------------------------------
 
 /// Every variable of the contract's table.
-const VARS: [&str; 16] = [
-    "HOST",
-    "PORT",
-    "SESSION_SECRET",
-    "REDIS_URL",
-    "SESSION_TTL_SECS",
-    "SESSION_RELOAD_INTERVAL_SECS",
-    "SOCKET_AUTH",
-    "ALLOWED_ORIGINS",
-    "COOKIE_SECURE",
-    "RUST_LOG",
-    "REDIS_KEY_PREFIX",
-    "CHAT_HISTORY",
-    "PRESENCE_GRACE_SECS",
-    "INSTANCE_TTL_SECS",
-    "MAX_SOCKETS_PER_SESSION",
-    "MAX_SESSIONS",
-];
+use session_bridge::config::VARIABLES as VARS;
 
 /// The numeric variables and the values they accept. The ranges are the
 /// contract's; it gives none for `PORT` (a TCP port: 0 to 65535) and the two

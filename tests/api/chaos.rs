@@ -53,7 +53,7 @@ use tokio::{
 use tokio_tungstenite::{tungstenite, tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
 use crate::{
-    helpers::{spawn_redis_app, wait_until, within, Socket, Visitor, WAIT},
+    helpers::{spawn_redis_app, wait_for_fanout, wait_until, within, Socket, Visitor, WAIT},
     redis_server::RedisServer,
 };
 
@@ -697,38 +697,6 @@ impl Load {
                 self.name, self.last
             );
             self.violations.push(message);
-        }
-    }
-}
-
-/// Increments through `visitor` until `socket`, on the other instance,
-/// shows a count at least as high: that instance's subscriber is back.
-async fn wait_for_fanout(visitor: &Visitor, socket: &mut Socket) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        assert!(Instant::now() < deadline, "fan-out did not recover");
-        let response = visitor.post_incr().await;
-        if response.status() != StatusCode::OK {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        let count: u64 = response
-            .text()
-            .await
-            .expect("a body")
-            .parse()
-            .expect("a count");
-        let shown = tokio::time::timeout(Duration::from_millis(500), async {
-            loop {
-                let data = socket.expect_event("current count").await;
-                if data.as_u64().is_some_and(|shown| shown >= count) {
-                    return;
-                }
-            }
-        })
-        .await;
-        if shown.is_ok() {
-            return;
         }
     }
 }

@@ -478,3 +478,39 @@ pub async fn spawn_redis_app_with(redis_url: &str, change: impl FnOnce(&mut Conf
     })
     .await
 }
+
+/// Increments through `visitor` until `socket`, on another instance, shows a
+/// count at least as high: that instance's subscriber is back. Bounded by
+/// [`WAIT`].
+pub async fn wait_for_fanout(visitor: &Visitor, socket: &mut Socket) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fan-out did not recover"
+        );
+        let response = visitor.post_incr().await;
+        if response.status() != StatusCode::OK {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let count: u64 = response
+            .text()
+            .await
+            .expect("a body")
+            .parse()
+            .expect("a count");
+        let shown = tokio::time::timeout(Duration::from_millis(500), async {
+            loop {
+                let data = socket.expect_event("current count").await;
+                if data.as_u64().is_some_and(|shown| shown >= count) {
+                    return;
+                }
+            }
+        })
+        .await;
+        if shown.is_ok() {
+            return;
+        }
+    }
+}

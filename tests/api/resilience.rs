@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::{
-    helpers::{spawn_redis_app, spawn_redis_app_with, wait_until, Socket, TestApp, WAIT},
+    helpers::{spawn_redis_app, spawn_redis_app_with, wait_for_fanout, wait_until, TestApp},
     proxy::Proxy,
     redis_server::RedisServer,
 };
@@ -22,38 +22,6 @@ async fn wait_for_health(app: &TestApp, status: StatusCode) {
 /// Increments over `visitor` until `socket` shows a count of at least the
 /// last increment's: a notification published after the subscriber is back
 /// (or the reload it triggers) reaches the socket.
-async fn wait_for_fanout(visitor: &crate::helpers::Visitor, socket: &mut Socket) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "fan-out did not recover"
-        );
-        let response = visitor.post_incr().await;
-        if response.status() != StatusCode::OK {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        let count: u64 = response
-            .text()
-            .await
-            .expect("a body")
-            .parse()
-            .expect("a count");
-        let shown = tokio::time::timeout(Duration::from_millis(500), async {
-            loop {
-                let data = socket.expect_event("current count").await;
-                if data.as_u64().is_some_and(|shown| shown >= count) {
-                    return;
-                }
-            }
-        })
-        .await;
-        if shown.is_ok() {
-            return;
-        }
-    }
-}
 
 #[actix_web::test]
 async fn the_app_starts_without_redis_and_recovers_when_it_arrives() {

@@ -31,24 +31,7 @@ pub const SECRET: &str = "server-process-test-secret-server-process-test-secret-
 
 /// Every variable of the contract's configuration table: each is removed from
 /// the child's environment before the test's own are set.
-pub const VARIABLES: [&str; 16] = [
-    "HOST",
-    "PORT",
-    "SESSION_SECRET",
-    "REDIS_URL",
-    "SESSION_TTL_SECS",
-    "SESSION_RELOAD_INTERVAL_SECS",
-    "SOCKET_AUTH",
-    "ALLOWED_ORIGINS",
-    "COOKIE_SECURE",
-    "RUST_LOG",
-    "REDIS_KEY_PREFIX",
-    "CHAT_HISTORY",
-    "PRESENCE_GRACE_SECS",
-    "INSTANCE_TTL_SECS",
-    "MAX_SOCKETS_PER_SESSION",
-    "MAX_SESSIONS",
-];
+pub use session_bridge::config::VARIABLES;
 
 /// How long the server may take to start and log its address.
 pub const START_WAIT: Duration = Duration::from_secs(20);
