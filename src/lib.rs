@@ -17,3 +17,4 @@ pub mod socket;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;
