@@ -49,6 +49,12 @@ pub struct Config {
     pub max_sockets_per_session: usize,
     /// The most sessions the embedded store holds (`MAX_SESSIONS`).
     pub max_sessions: usize,
+    /// Per socket, the most bytes of frames waiting to be written before it
+    /// is dropped as too slow (`SOCKET_QUEUE_BYTES`, 64 KiB to 64 MiB).
+    pub socket_queue_bytes: usize,
+    /// Chat messages per second one session may post on this instance, in
+    /// bursts of twice as many (`CHAT_RATE`, 1 to 10000).
+    pub chat_rate: u32,
 }
 
 /// The session cookie's key, and whether it was generated for this process only.
@@ -118,7 +124,7 @@ impl std::error::Error for ConfigError {}
 
 /// Every environment variable the app reads (the contract's configuration
 /// table), for tools and tests that must set or clear them all.
-pub const VARIABLES: [&str; 16] = [
+pub const VARIABLES: [&str; 18] = [
     "HOST",
     "PORT",
     "SESSION_SECRET",
@@ -135,6 +141,8 @@ pub const VARIABLES: [&str; 16] = [
     "INSTANCE_TTL_SECS",
     "MAX_SOCKETS_PER_SESSION",
     "MAX_SESSIONS",
+    "SOCKET_QUEUE_BYTES",
+    "CHAT_RATE",
 ];
 
 /// The shortest `SESSION_SECRET` accepted, in bytes (the cookie `Key` needs 64).
@@ -253,6 +261,15 @@ impl Config {
         let max_sessions = parse_or("MAX_SESSIONS", get("MAX_SESSIONS"), 100_000, |v| {
             whole_number(v, 100..=100_000_000)
         })?;
+        let socket_queue_bytes = parse_or(
+            "SOCKET_QUEUE_BYTES",
+            get("SOCKET_QUEUE_BYTES"),
+            1_048_576,
+            |v| whole_number(v, 65_536..=67_108_864),
+        )?;
+        let chat_rate = parse_or("CHAT_RATE", get("CHAT_RATE"), 5, |v| {
+            whole_number(v, 1..=10_000)
+        })?;
 
         Ok(Self {
             host,
@@ -271,6 +288,8 @@ impl Config {
             instance_ttl: Duration::from_secs(instance_ttl),
             max_sockets_per_session: usize::try_from(max_sockets_per_session).unwrap_or(usize::MAX),
             max_sessions: usize::try_from(max_sessions).unwrap_or(usize::MAX),
+            socket_queue_bytes: usize::try_from(socket_queue_bytes).unwrap_or(usize::MAX),
+            chat_rate: u32::try_from(chat_rate).unwrap_or(u32::MAX),
         })
     }
 }
@@ -405,6 +424,8 @@ mod tests {
         assert_eq!(config.instance_ttl, Duration::from_secs(30));
         assert_eq!(config.max_sockets_per_session, 64);
         assert_eq!(config.max_sessions, 100_000);
+        assert_eq!(config.socket_queue_bytes, 1_048_576);
+        assert_eq!(config.chat_rate, 5);
     }
 
     #[test]
@@ -437,6 +458,10 @@ mod tests {
             ("INSTANCE_TTL_SECS", "3601"),
             ("MAX_SOCKETS_PER_SESSION", "0"),
             ("MAX_SESSIONS", "99"),
+            ("SOCKET_QUEUE_BYTES", "65535"),
+            ("SOCKET_QUEUE_BYTES", "67108865"),
+            ("CHAT_RATE", "0"),
+            ("CHAT_RATE", "10001"),
         ] {
             assert_eq!(error_var(&[(var, bad)]), var, "{var}={bad}");
         }
@@ -450,6 +475,8 @@ mod tests {
             ("INSTANCE_TTL_SECS", "3"),
             ("MAX_SOCKETS_PER_SESSION", "10000"),
             ("MAX_SESSIONS", "100"),
+            ("SOCKET_QUEUE_BYTES", "67108864"),
+            ("CHAT_RATE", "10000"),
         ])
         .expect("range ends are valid");
         assert_eq!(config.chat_history, 0);
@@ -457,6 +484,8 @@ mod tests {
         assert_eq!(config.instance_ttl, Duration::from_secs(3));
         assert_eq!(config.max_sockets_per_session, 10_000);
         assert_eq!(config.max_sessions, 100);
+        assert_eq!(config.socket_queue_bytes, 67_108_864);
+        assert_eq!(config.chat_rate, 10_000);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod healthcheck;
+pub mod net;
 pub mod origin;
 pub mod protocol;
 pub mod routes;

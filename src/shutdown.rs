@@ -14,7 +14,7 @@ use std::{
 };
 
 use crate::{
-    events::{Audience, Push, Registry},
+    events::{Audience, Registry},
     protocol::Close,
 };
 
@@ -45,7 +45,7 @@ impl Shutdown {
     /// or [`DRAIN_TIMEOUT`] has passed.
     pub async fn drain(&self, registry: &Registry) {
         self.draining.store(true, Ordering::Release);
-        registry.push(&Audience::Lobby, &Push::Close(Close::ShuttingDown));
+        registry.close(&Audience::Lobby, Close::ShuttingDown);
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while Instant::now() < deadline {
             if registry.stats().sockets == 0 {

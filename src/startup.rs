@@ -17,12 +17,13 @@ use actix_web::{
 use crate::{
     config::{Config, StoreConfig},
     events::{spawn_subscriber, Events, InstanceId, RedisEvents, Registry},
+    net,
     origin::OriginPolicy,
     routes,
     services::{Lobby, Presence, Sessions},
     session::{RoomKey, SessionCookie},
     shutdown::Shutdown,
-    socket::SocketServices,
+    socket::{ChatLimiter, SocketServices, CLIENT_TIMEOUT},
     state::AppState,
     store::{MemoryStore, RedisStore, Store},
 };
@@ -66,6 +67,7 @@ impl Application {
         );
         let local = registry.clone();
         presence.spawn_keeper(move || local.user_counts());
+        registry.spawn_watchdog(CLIENT_TIMEOUT);
         let shutdown = Shutdown::default();
         let state = web::Data::new(AppState {
             sessions: sessions.clone(),
@@ -75,6 +77,8 @@ impl Application {
                 presence,
                 registry: registry.clone(),
                 reload_interval: config.reload_interval,
+                queue_bytes: config.socket_queue_bytes,
+                chat_limit: ChatLimiter::new(config.chat_rate),
             },
             cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
             origins: OriginPolicy::new(config.allowed_origins.clone()),
@@ -98,6 +102,9 @@ impl Application {
         // both posts and receives waited for the client's delayed ACK (25 to
         // 40 ms per message in the lobby load scenario with several senders).
         .tcp_nodelay(true)
+        // Socket options, and a handle that can end a connection whose
+        // stream is frozen (see `net`).
+        .on_connect(net::on_connect)
         .listen(listener)?
         .shutdown_signal(shutdown.on_signal(registry.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)

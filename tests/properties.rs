@@ -1033,7 +1033,7 @@ use session_bridge::config::VARIABLES as VARS;
 /// contract's; it gives none for `PORT` (a TCP port: 0 to 65535) and the two
 /// second counts, whose range is the one `config.rs` documents (a whole
 /// number of seconds, at least 1, at most `u32::MAX`).
-const NUMERIC: [(&str, u64, u64); 8] = [
+const NUMERIC: [(&str, u64, u64); 10] = [
     ("PORT", 0, 65_535),
     ("SESSION_TTL_SECS", 1, u32::MAX as u64),
     ("SESSION_RELOAD_INTERVAL_SECS", 1, u32::MAX as u64),
@@ -1042,6 +1042,8 @@ const NUMERIC: [(&str, u64, u64); 8] = [
     ("INSTANCE_TTL_SECS", 3, 3_600),
     ("MAX_SOCKETS_PER_SESSION", 1, 10_000),
     ("MAX_SESSIONS", 100, 100_000_000),
+    ("SOCKET_QUEUE_BYTES", 65_536, 67_108_864),
+    ("CHAT_RATE", 1, 10_000),
 ];
 
 /// The value the parsed configuration holds for a numeric variable.
@@ -1056,6 +1058,8 @@ fn numeric_field(config: &Config, var: &str) -> u64 {
         "INSTANCE_TTL_SECS" => config.instance_ttl.as_secs(),
         "MAX_SOCKETS_PER_SESSION" => wide(config.max_sockets_per_session),
         "MAX_SESSIONS" => wide(config.max_sessions),
+        "SOCKET_QUEUE_BYTES" => wide(config.socket_queue_bytes),
+        "CHAT_RATE" => u64::from(config.chat_rate),
         other => unreachable!("{other} is not numeric"),
     }
 }

@@ -14,6 +14,7 @@
 //! the store appends and publishes it in one step, and every instance,
 //! the sender's included, delivers it from the subscription.
 
+mod outbox;
 mod redis;
 mod registry;
 
@@ -23,7 +24,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
-pub use registry::{Push, Registry, SocketEntry, SocketId, Stats};
+pub use outbox::{Ending, Offer, Outbox};
+pub use registry::{Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
 
 use crate::{
     protocol::{Close, ServerEvent},

@@ -7,17 +7,36 @@
 //! message round trip. Delivery only enqueues into each socket's mailbox
 //! (`do_send`), so the lock is held for microseconds. It never touches the
 //! store: it only routes.
+//!
+//! Delivery never blocks or grows on one socket's behalf: each socket's
+//! [`Outbox`] bounds the bytes waiting for it, and a socket that would pass
+//! the bound leaves the registry at once and is ended as too slow. A socket
+//! told to close that has not stopped within [`CLOSE_GRACE`], and one whose
+//! peer stopped answering pings, is ended from outside its stream by the
+//! watchdog ([`Registry::spawn_watchdog`]): its actor may be frozen behind a
+//! full write buffer, where no message reaches it.
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    time::{Duration, Instant},
 };
 
 use actix::{Message, Recipient};
 use bytestring::ByteString;
 
-use super::{Audience, Event, Order};
-use crate::{protocol::Close, session::RoomId};
+use super::{
+    outbox::{Ending, Offer, Outbox},
+    Audience, Event, Order,
+};
+use crate::{protocol::Close, session::RoomId, telemetry};
+
+/// How long a socket told to close may take to stop by itself before its
+/// connection is aborted.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How often the watchdog looks for sockets to end.
+const WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
 /// Identifies one socket within this process.
 pub type SocketId = u64;
@@ -48,6 +67,8 @@ pub struct SocketEntry {
     pub user: Option<String>,
     /// Where to push to it.
     pub recipient: Recipient<Push>,
+    /// Its queue budget, ending and connection handle.
+    pub outbox: Arc<Outbox>,
 }
 
 /// How many sockets and distinct sessions this process holds.
@@ -59,6 +80,10 @@ pub struct Stats {
     pub sessions: usize,
 }
 
+/// Sockets told to close, each with the moment it will be aborted unless it
+/// has stopped by then.
+type Watched = Vec<(Instant, Arc<Outbox>)>;
+
 #[derive(Default)]
 struct Index {
     sockets: HashMap<SocketId, SocketEntry>,
@@ -67,13 +92,13 @@ struct Index {
 }
 
 impl Index {
-    fn audience(&self, to: &Audience) -> impl Iterator<Item = &SocketEntry> {
+    fn audience(&self, to: &Audience) -> impl Iterator<Item = (SocketId, &SocketEntry)> {
         let ids: Box<dyn Iterator<Item = &SocketId>> = match to {
             Audience::Session(room) => Box::new(self.rooms.get(room).into_iter().flatten()),
             Audience::User(user) => Box::new(self.users.get(user).into_iter().flatten()),
             Audience::Lobby => Box::new(self.sockets.keys()),
         };
-        ids.filter_map(|id| self.sockets.get(id))
+        ids.filter_map(|id| self.sockets.get(id).map(|socket| (*id, socket)))
     }
 }
 
@@ -81,6 +106,7 @@ impl Index {
 #[derive(Clone, Default)]
 pub struct Registry {
     index: Arc<RwLock<Index>>,
+    watched: Arc<Mutex<Watched>>,
 }
 
 impl Registry {
@@ -107,10 +133,12 @@ impl Registry {
 
     /// A socket ended (in any way): forget it.
     pub fn leave(&self, id: SocketId) {
+        self.remove(id);
+    }
+
+    fn remove(&self, id: SocketId) -> Option<SocketEntry> {
         let mut index = self.write();
-        let Some(entry) = index.sockets.remove(&id) else {
-            return;
-        };
+        let entry = index.sockets.remove(&id)?;
         if let Some(sockets) = index.rooms.get_mut(&entry.room) {
             sockets.remove(&id);
             if sockets.is_empty() {
@@ -125,29 +153,125 @@ impl Registry {
                 }
             }
         }
+        Some(entry)
     }
 
-    /// Pushes `event` to each of its audience's sockets here.
+    /// Hands `event` to each of its audience's sockets here, except those
+    /// whose queue it would overflow: they leave at once, ending as too slow.
     pub fn deliver(&self, event: &Event) {
-        self.push(
-            &event.to,
-            &Push::Frame {
-                order: event.order.clone(),
-                frame: event.frame.clone(),
-            },
-        );
+        let started = Instant::now();
+        let bytes = event.frame.len();
+        let (mut delivered, mut overflowed) = (0_u64, Vec::new());
+        for (id, socket) in self.read().audience(&event.to) {
+            match socket.outbox.offer(bytes) {
+                Offer::Taken => {
+                    socket.recipient.do_send(Push::Frame {
+                        order: event.order.clone(),
+                        frame: event.frame.clone(),
+                    });
+                    delivered += 1;
+                }
+                Offer::Overflowed => overflowed.push(id),
+                Offer::Refused => {}
+            }
+        }
+        for id in overflowed {
+            if let Some(socket) = self.remove(id) {
+                log::info!("socket {id} did not read its frames: dropping it as too slow");
+                self.tell_to_close(&socket, Close::TooSlow);
+            }
+        }
+        if delivered > 0 {
+            metrics::counter!(telemetry::EVENTS_DELIVERED).increment(delivered);
+            metrics::histogram!(telemetry::EVENT_DELIVERY_SECONDS).record(started.elapsed());
+        }
     }
 
-    /// Closes each socket of `to` here.
+    /// Closes each socket of `to` here: it is told to, and aborted if it has
+    /// not stopped within [`CLOSE_GRACE`].
     pub fn close(&self, to: &Audience, close: Close) {
-        self.push(to, &Push::Close(close));
+        for (_, socket) in self.read().audience(to) {
+            if socket.outbox.end(Ending::Closed(close)) {
+                self.tell_to_close(socket, close);
+            }
+        }
     }
 
     /// Pushes `push` to each socket of `to` here.
     pub fn push(&self, to: &Audience, push: &Push) {
-        for socket in self.read().audience(to) {
+        for (_, socket) in self.read().audience(to) {
             socket.recipient.do_send(push.clone());
         }
+    }
+
+    fn tell_to_close(&self, socket: &SocketEntry, close: Close) {
+        socket.recipient.do_send(Push::Close(close));
+        self.watch(&socket.outbox);
+    }
+
+    /// Has the watchdog abort `outbox`'s connection [`CLOSE_GRACE`] from now
+    /// if anything of it is left: for a socket told to close (its actor may
+    /// be frozen) and for one that stopped (its last frames may be stuck
+    /// behind a peer that does not read).
+    pub fn watch(&self, outbox: &Arc<Outbox>) {
+        self.watched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((Instant::now() + CLOSE_GRACE, outbox.clone()));
+    }
+
+    /// Starts the watchdog on the current runtime: it drops as dead every
+    /// socket whose peer has not answered a ping for `timeout`, and aborts
+    /// every socket told to close that has not stopped in time.
+    pub fn spawn_watchdog(&self, timeout: Duration) {
+        let registry = self.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(WATCHDOG_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                registry.drop_dead(timeout);
+                registry.abort_overdue(Instant::now());
+            }
+        });
+    }
+
+    fn drop_dead(&self, timeout: Duration) {
+        let dead: Vec<SocketId> = self
+            .read()
+            .sockets
+            .iter()
+            .filter(|(_, socket)| socket.outbox.silent_for() > timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dead {
+            let Some(socket) = self.remove(id) else {
+                continue;
+            };
+            log::info!("socket {id} did not answer pings for {timeout:?}: dropping it");
+            socket.outbox.end(Ending::Dead);
+            socket.outbox.abort();
+        }
+    }
+
+    fn abort_overdue(&self, now: Instant) {
+        let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        watched.retain(|(deadline, outbox)| {
+            if *deadline > now {
+                return true;
+            }
+            // Aborted even when actix let go of the connection: it gives up
+            // on a peer that does not read after `client_disconnect_timeout`
+            // and closes with the last frames unsent, which leaves the
+            // kernel probing a zero window for minutes. After a clean close
+            // this is a no-op, or a reset to a peer that still has not
+            // closed its side two seconds later.
+            if !outbox.is_done() {
+                log::info!("a socket was not done {CLOSE_GRACE:?} after its close: aborting it");
+            }
+            outbox.abort();
+            false
+        });
     }
 
     /// How many sockets of `room` are open here.
@@ -215,6 +339,7 @@ mod tests {
             room,
             user: user.map(str::to_owned),
             recipient: socket.clone().recipient(),
+            outbox: Arc::new(Outbox::new(1_000, None)),
         }
     }
 
@@ -244,10 +369,16 @@ mod tests {
             Audience::User("bob".into()),
             Audience::Lobby,
         ] {
-            registry.close(&to, Close::Logout);
+            registry.push(&to, &Push::Resync);
         }
         assert_eq!(alice.send(Seen).await.ok(), Some(3));
         assert_eq!(anon.send(Seen).await.ok(), Some(1));
+
+        // A socket is told to close once, whoever else asks later.
+        registry.close(&Audience::Session(a), Close::Logout);
+        registry.close(&Audience::Lobby, Close::ShuttingDown);
+        assert_eq!(alice.send(Seen).await.ok(), Some(4));
+        assert_eq!(anon.send(Seen).await.ok(), Some(2));
 
         registry.leave(1);
         registry.leave(2);
@@ -261,5 +392,28 @@ mod tests {
         );
         assert!(registry.user_counts().is_empty());
         assert_eq!(registry.room_size(&a), 0);
+    }
+
+    #[actix_web::test]
+    async fn a_socket_whose_queue_overflows_leaves_at_once_and_gets_nothing_more() {
+        let room = RoomKey::new(&Key::generate()).room(&SessionId::generate());
+        let registry = Registry::default();
+        let socket = Recorder::default().start();
+        registry.join(1, entry(room, None, &socket));
+        let event = |text: &str| Event {
+            to: Audience::Lobby,
+            order: Order::Always,
+            frame: ByteString::from(text.to_owned()),
+        };
+        // 1,000 bytes fit; the frame after them does not.
+        for _ in 0..10 {
+            registry.deliver(&event(&"x".repeat(100)));
+        }
+        assert_eq!(registry.stats().sockets, 1);
+        registry.deliver(&event("one too many"));
+        assert_eq!(registry.stats().sockets, 0);
+        registry.deliver(&event("after"));
+        // Ten frames, then the close.
+        assert_eq!(socket.send(Seen).await.ok(), Some(11));
     }
 }

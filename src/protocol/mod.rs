@@ -161,6 +161,8 @@ pub enum Close {
     SessionRenewed,
     /// 1001: the server is shutting down; reconnect with backoff.
     ShuttingDown,
+    /// 4002: the client did not read its frames; reconnect with backoff.
+    TooSlow,
 }
 
 impl Close {
@@ -170,6 +172,7 @@ impl Close {
             Self::Logout => 4000,
             Self::SessionExpired | Self::SessionRenewed => 4001,
             Self::ShuttingDown => 1001,
+            Self::TooSlow => 4002,
         }
     }
 
@@ -180,6 +183,7 @@ impl Close {
             Self::SessionExpired => "session expired",
             Self::SessionRenewed => "session renewed",
             Self::ShuttingDown => "server shutting down",
+            Self::TooSlow => "too slow",
         }
     }
 }

@@ -1,6 +1,13 @@
-//! One actor per WebSocket: parses frames, answers errors, keeps the peer
-//! alive with pings, reloads its session on a timer, and is in the registry
-//! from `started` to `stopped`, whatever ended it.
+//! One actor per WebSocket: parses frames, answers errors, pings the peer,
+//! reloads its session on a timer, and is in the registry from `started` to
+//! `stopped`, whatever ended it.
+//!
+//! Whether the peer is alive is judged outside the actor, by the registry's
+//! watchdog, from when the peer last echoed a ping (each ping carries fresh
+//! random bytes, so a client that does not read cannot answer): an actor
+//! whose client stopped reading is frozen behind actix-http's full write
+//! buffer and could not judge anything. Pushes are counted in and out of the
+//! socket's [`Outbox`], which bounds what waits for it.
 //!
 //! Store calls made from here are bounded by [`STORE_TIMEOUT`]. Most are
 //! spawned (`ctx.spawn`), so a slow store never freezes the heartbeat. Three
@@ -10,7 +17,11 @@
 //! messages keep their order).
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    io,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -26,16 +37,18 @@ use super::{
     SocketServices,
 };
 use crate::{
-    events::{Push, SocketEntry, SocketId},
+    events::{Ending, Outbox, Push, SocketEntry, SocketId},
+    net::TcpControl,
     protocol::{ChatText, ClientEvent, Close, FrameError, ServerEvent},
     services::LobbyView,
     session::{RoomId, SessionData, SessionId},
     store::{Roster, StoreError},
+    telemetry,
 };
 
 /// How often the server pings.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-/// How long a silent peer is kept.
+/// How long a peer that echoes no ping is kept.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest message accepted, per frame and reassembled.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -56,7 +69,11 @@ pub struct Connection {
     user: Option<String>,
     services: SocketServices,
     opened: Instant,
-    last_heard: Instant,
+    /// Its queue budget and ending, shared with the registry.
+    outbox: Arc<Outbox>,
+    /// The payloads of the last two pings: a pong echoing either proves the
+    /// peer reads (a pong may cross the next ping).
+    pings: [[u8; 8]; 2],
     view: View,
     /// Whether presence counts this socket (so it is uncounted once).
     counted: bool,
@@ -90,17 +107,24 @@ impl From<StoreError> for Unread {
 }
 
 impl Connection {
-    /// A socket of session `session`, whose data the handshake read.
-    pub fn new(session: SessionId, data: &SessionData, services: SocketServices) -> Self {
+    /// A socket of session `session`, whose data the handshake read, on the
+    /// connection that `tcp` controls.
+    pub fn new(
+        session: SessionId,
+        data: &SessionData,
+        services: SocketServices,
+        tcp: Option<TcpControl>,
+    ) -> Self {
         let now = Instant::now();
         Self {
+            outbox: Arc::new(Outbox::new(services.queue_bytes, tcp)),
+            pings: [rand::random(); 2],
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
             room: services.sessions.room(&session),
             user: data.user().map(str::to_owned),
             session,
             services,
             opened: now,
-            last_heard: now,
             view: View::default(),
             counted: false,
             budget: TokenBucket::new(FRAME_BUDGET, FRAME_BUDGET),
@@ -108,6 +132,10 @@ impl Connection {
             partial: None,
             close_code: None,
         }
+    }
+
+    fn close_label(&self) -> &'static str {
+        close_label(self.close_code, self.outbox.ending())
     }
 
     fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, reason: CloseReason) {
@@ -256,6 +284,13 @@ impl Connection {
             Ok(text) => text,
             Err(error) => return ctx.text(ServerEvent::error(error).to_text()),
         };
+        let now = Instant::now();
+        if !self.services.chat_limit.allow(self.room, now) {
+            if self.rate_notice.allow(now) {
+                ctx.text(ServerEvent::error(FrameError::RateLimited).to_text());
+            }
+            return;
+        }
         let lobby = self.services.lobby.clone();
         let post =
             async move { tokio::time::timeout(STORE_TIMEOUT, lobby.post(&name, &text)).await };
@@ -314,10 +349,7 @@ impl Connection {
             let message = self.partial.take().unwrap_or_default();
             match String::from_utf8(message) {
                 Ok(text) => self.on_text(&text, ctx),
-                Err(_) => self.close(
-                    ctx,
-                    CloseReason::from((CloseCode::Invalid, "text must be UTF-8")),
-                ),
+                Err(_) => self.close(ctx, not_utf8()),
             }
         }
     }
@@ -331,29 +363,57 @@ fn too_big() -> CloseReason {
     CloseReason::from((CloseCode::Size, "message larger than 64 KiB"))
 }
 
+fn not_utf8() -> CloseReason {
+    CloseReason::from((CloseCode::Invalid, "text must be UTF-8"))
+}
+
+/// actix-web-actors reports a text frame that is not UTF-8 as an I/O error
+/// of kind `Other` carrying the `Utf8Error`'s text (its `ws.rs`), not as a
+/// protocol error of its own; a broken connection's errors never mention
+/// UTF-8. The frames test pins this down.
+fn is_invalid_utf8(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Other && err.to_string().contains("utf-8")
+}
+
+/// The `code` label of a socket that ended: a close code of the contract,
+/// `heartbeat`, `error`, or `other` for a code a client made up (labels come
+/// from a fixed set).
+fn close_label(code: Option<u16>, ending: Option<Ending>) -> &'static str {
+    match (code, ending) {
+        (Some(1000), _) => "1000",
+        (Some(1001), _) => "1001",
+        (Some(1003), _) => "1003",
+        (Some(1007), _) => "1007",
+        (Some(1009), _) => "1009",
+        (Some(4000), _) => "4000",
+        (Some(4001), _) => "4001",
+        (Some(4002), _) => "4002",
+        (Some(_), _) => "other",
+        (None, Some(Ending::Dead)) => "heartbeat",
+        (None, Some(Ending::Closed(close))) => close_label(Some(close.code()), None),
+        (None, None) => "error",
+    }
+}
+
 impl Actor for Connection {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         log::info!("socket opened: room={} socket={}", self.room, self.id);
+        metrics::gauge!(telemetry::SOCKETS, "transport" => "ws").increment(1.0);
         self.services.registry.join(
             self.id,
             SocketEntry {
                 room: self.room,
                 user: self.user.clone(),
                 recipient: ctx.address().recipient(),
+                outbox: self.outbox.clone(),
             },
         );
         ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
-            if act.last_heard.elapsed() > CLIENT_TIMEOUT {
-                log::info!(
-                    "socket {} silent for {CLIENT_TIMEOUT:?}: dropping it",
-                    act.id
-                );
-                ctx.stop();
-            } else {
-                ctx.ping(b"");
-            }
+            let payload: [u8; 8] = rand::random();
+            act.pings = [act.pings[1], payload];
+            ctx.ping(&payload);
         });
         ctx.run_interval(self.services.reload_interval, Self::reload);
         // Joined first, read second: an event emitted in between is in the
@@ -363,6 +423,10 @@ impl Actor for Connection {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.services.registry.leave(self.id);
+        self.outbox.stopped();
+        self.services.registry.watch(&self.outbox);
+        metrics::gauge!(telemetry::SOCKETS, "transport" => "ws").decrement(1.0);
+        metrics::counter!(telemetry::SOCKET_CLOSES, "code" => self.close_label()).increment(1);
         if let (true, Some(user)) = (self.counted, self.user.clone()) {
             let presence = self.services.presence.clone();
             actix_web::rt::spawn(async move {
@@ -387,6 +451,15 @@ impl Handler<Push> for Connection {
     type Result = ();
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
+        if let Push::Frame { frame, .. } = &push {
+            self.outbox.took(frame.len());
+        }
+        // Once the socket is ending, nothing else it was sent matters.
+        match self.outbox.ending() {
+            Some(Ending::Closed(close)) => return self.close(ctx, close.into()),
+            Some(Ending::Dead) => return ctx.stop(),
+            None => {}
+        }
         match push {
             Push::Frame { order, frame } => {
                 if self.view.admits(&order) {
@@ -401,7 +474,6 @@ impl Handler<Push> for Connection {
 
 impl StreamHandler<Result<ws::Message, ProtocolError>> for Connection {
     fn handle(&mut self, msg: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
-        self.last_heard = Instant::now();
         match msg {
             Ok(ws::Message::Text(text)) => {
                 if self.partial.is_some() {
@@ -415,13 +487,19 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for Connection {
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Binary(_)) => self.close(ctx, binary_refused()),
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
-            Ok(ws::Message::Pong(_) | ws::Message::Nop) => {}
+            Ok(ws::Message::Pong(payload)) => {
+                if self.pings.iter().any(|ping| payload[..] == ping[..]) {
+                    self.outbox.alive();
+                }
+            }
+            Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Close(reason)) => {
                 self.close_code = reason.as_ref().map(|reason| reason.code.into());
                 ctx.close(reason);
                 ctx.stop();
             }
             Err(ProtocolError::Overflow) => self.close(ctx, too_big()),
+            Err(ProtocolError::Io(err)) if is_invalid_utf8(&err) => self.close(ctx, not_utf8()),
             // The connection broke (the peer vanished): nobody to send a close frame to.
             Err(ProtocolError::Io(err)) => {
                 log::debug!("socket {} connection lost: {err}", self.id);

@@ -14,6 +14,7 @@ use super::{connection::MAX_MESSAGE_BYTES, Connection};
 use crate::{
     config::SocketAuth,
     error::AppError,
+    net::HeldConnection,
     routes::{CurrentSession, KnownSession},
     state::AppState,
 };
@@ -61,7 +62,13 @@ pub async fn handshake(
         return Err(AppError::TooManySockets.into());
     }
 
-    let connection = Connection::new(session.id.clone(), &session.data, state.sockets.clone());
+    let connection = Connection::new(
+        session.id.clone(),
+        &session.data,
+        state.sockets.clone(),
+        req.conn_data::<HeldConnection>()
+            .map(HeldConnection::control),
+    );
     let mut response = WsResponseBuilder::new(connection, &req, stream)
         .frame_size(MAX_MESSAGE_BYTES)
         .start()?;

@@ -16,6 +16,8 @@ pub use connection::{
 };
 pub use handshake::handshake;
 
+pub use rate_limit::ChatLimiter;
+
 use crate::{
     events::Registry,
     services::{Lobby, Presence, Sessions},
@@ -34,4 +36,8 @@ pub struct SocketServices {
     pub registry: Registry,
     /// How often each socket reloads its session.
     pub reload_interval: Duration,
+    /// The most bytes of frames that may wait for one socket.
+    pub queue_bytes: usize,
+    /// Each session's chat budget on this instance.
+    pub chat_limit: ChatLimiter,
 }

@@ -1,7 +1,14 @@
-//! A token bucket per socket: a burst of up to `capacity` frames, refilled
-//! continuously at `capacity` per second.
+//! Rate limits: a token bucket per socket for its frames (a burst of up to
+//! `capacity`, refilled continuously), and one per session on this instance
+//! for its chat messages, shared by the session's sockets.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use crate::session::RoomId;
 
 /// One socket's frame budget.
 #[derive(Debug)]
@@ -25,15 +32,77 @@ impl TokenBucket {
 
     /// Takes one token at `now`; `false` when the budget is spent.
     pub fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.refilled_at);
-        self.refilled_at = now;
-        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.capacity);
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+
+    /// Whether the bucket is full at `now`, so that forgetting it and starting
+    /// a new one later changes nothing.
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.capacity
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.refilled_at = now;
+        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.capacity);
+    }
+}
+
+/// How many sessions' chat buckets are kept before full ones are forgotten.
+const CHAT_BUCKETS_KEPT: usize = 1024;
+
+/// The chat budget of each session on this instance (`CHAT_RATE` a second,
+/// bursts of twice as many), shared by all of a session's sockets, so more
+/// sockets do not buy more messages. Cheap to clone.
+///
+/// A full bucket is the same as a new one, so once the map grows past
+/// [`CHAT_BUCKETS_KEPT`] the full ones are dropped (at most once a second):
+/// it holds only the sessions that posted within the last two seconds or so.
+#[derive(Clone)]
+pub struct ChatLimiter {
+    rate: u32,
+    buckets: Arc<Mutex<ChatBuckets>>,
+}
+
+struct ChatBuckets {
+    by_room: HashMap<RoomId, TokenBucket>,
+    pruned_at: Instant,
+}
+
+impl ChatLimiter {
+    /// `rate` messages a second per session, in bursts of `2 * rate`.
+    pub fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            buckets: Arc::new(Mutex::new(ChatBuckets {
+                by_room: HashMap::new(),
+                pruned_at: Instant::now(),
+            })),
+        }
+    }
+
+    /// Whether the session `room` may post a message at `now`.
+    pub fn allow(&self, room: RoomId, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.by_room.len() >= CHAT_BUCKETS_KEPT
+            && now.saturating_duration_since(buckets.pruned_at) >= Duration::from_secs(1)
+        {
+            buckets.by_room.retain(|_, bucket| !bucket.is_full(now));
+            buckets.pruned_at = now;
+        }
+        let rate = self.rate;
+        buckets
+            .by_room
+            .entry(room)
+            .or_insert_with(|| TokenBucket::new(rate.saturating_mul(2), rate))
+            .take(now)
     }
 }
 
@@ -76,6 +145,26 @@ mod tests {
         assert_eq!((0..50).filter(|_| bucket.take(later)).count(), 10);
         let much_later = later + Duration::from_secs(60);
         assert_eq!((0..150).filter(|_| bucket.take(much_later)).count(), 100);
+    }
+
+    #[test]
+    fn a_session_posts_a_double_burst_then_at_its_rate_across_sockets() {
+        use crate::session::{RoomKey, SessionId};
+        let rooms = RoomKey::new(&actix_web::cookie::Key::generate());
+        let (a, b) = (
+            rooms.room(&SessionId::generate()),
+            rooms.room(&SessionId::generate()),
+        );
+        let limiter = ChatLimiter::new(5);
+        let (one, two) = (limiter.clone(), limiter);
+        let start = Instant::now();
+        let burst = (0..20)
+            .filter(|i| if i % 2 == 0 { &one } else { &two }.allow(a, start))
+            .count();
+        assert_eq!(burst, 10);
+        assert!(one.allow(b, start), "another session has its own budget");
+        let later = start + Duration::from_millis(400);
+        assert_eq!((0..5).filter(|_| two.allow(a, later)).count(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod expiry;
 mod frames;
 mod heartbeat;
 mod helpers;
+mod hostile;
 mod limits;
 mod lobby;
 mod login;
@@ -16,6 +17,7 @@ mod origin;
 mod presence;
 #[path = "../support/proxy.rs"]
 mod proxy;
+mod raw;
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 mod registry;
