@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use session_bridge::{config::Config, healthcheck, startup::Application};
+use session_bridge::{config::Config, healthcheck, net, startup::Application};
 
 /// mimalloc instead of glibc's allocator: it serves more requests, and with
 /// purging at once (below) it returns the memory of closed sockets to the
@@ -55,6 +55,10 @@ async fn serve() -> ExitCode {
     env_logger::Builder::new()
         .parse_filters(&config.log_filter)
         .init();
+    match net::raise_descriptor_limit() {
+        Some(limit) => log::debug!("open file limit: {limit}"),
+        None => log::debug!("open file limit: unlimited"),
+    }
     if config.secret.generated {
         log::warn!(
             "SESSION_SECRET is not set: using a random key, so sessions end when this process does"

@@ -134,3 +134,23 @@ pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
         Err(err) => log::warn!("accepted a connection without a control handle: {err}"),
     }
 }
+
+/// Raises this process's soft limit on open descriptors to its hard limit
+/// (as Go's runtime does at start): each WebSocket holds two (see the module
+/// docs), and the soft default (often 1024) would cap a server at a few
+/// hundred sockets. Returns the limit now in force (`None`: unlimited).
+pub fn raise_descriptor_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return limit.maximum,
+            Err(err) => log::warn!("could not raise the open file limit: {err}"),
+        }
+    }
+    limit.current
+}
