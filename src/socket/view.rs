@@ -2,8 +2,19 @@
 //! order never show an older state: the count never goes down, lobby
 //! messages never repeat or overlap the history, and each user's presence
 //! strictly alternates between online and offline.
+//!
+//! Its memory is bounded by the users it shows online plus those it saw go
+//! offline in the last [`FORGET_AFTER`] or so: a user shown offline for that
+//! long is forgotten, and the floor below which announcements count as
+//! stale rises to match, so a forgotten user's late announcement (at most
+//! milliseconds late in practice: publishes from two instances crossing)
+//! still loses.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use crate::events::Order;
 
@@ -19,7 +30,14 @@ pub struct View {
     floor: u64,
     /// Per user: shown online?, and the newest version seen.
     users: HashMap<Arc<str>, (bool, u64)>,
+    /// The newest presence version seen.
+    newest: u64,
+    /// `newest` at the last sweep, and when that was.
+    swept: Option<(Instant, u64)>,
 }
+
+/// How long a user shown offline is remembered.
+pub const FORGET_AFTER: Duration = Duration::from_secs(10);
 
 impl View {
     /// Whether the opening frames have been shown.
@@ -79,6 +97,10 @@ impl View {
 
     /// Whether a live frame with `order` should be shown now (and records it).
     pub fn admits(&mut self, order: &Order) -> bool {
+        self.admits_at(order, Instant::now())
+    }
+
+    fn admits_at(&mut self, order: &Order, now: Instant) -> bool {
         if !self.greeted() {
             return false;
         }
@@ -97,6 +119,8 @@ impl View {
                 online,
                 version,
             } => {
+                self.newest = self.newest.max(*version);
+                self.forget_old(now);
                 if *version <= self.floor {
                     return false;
                 }
@@ -110,6 +134,30 @@ impl View {
                 flips
             }
         }
+    }
+
+    /// Every [`FORGET_AFTER`]: forgets the users shown offline whose last
+    /// announcement is at least that old (no newer than what was newest at
+    /// the previous sweep), raising the floor to that version.
+    fn forget_old(&mut self, now: Instant) {
+        match self.swept {
+            Some((at, _)) if now.saturating_duration_since(at) < FORGET_AFTER => {}
+            Some((_, mark)) => {
+                self.floor = self.floor.max(mark);
+                let floor = self.floor;
+                self.users
+                    .retain(|_, (online, seen)| *online || *seen > floor);
+                self.users.shrink_to_fit();
+                self.swept = Some((now, self.newest));
+            }
+            None => self.swept = Some((now, self.newest)),
+        }
+    }
+
+    /// How many users it remembers.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.users.len()
     }
 }
 
@@ -164,6 +212,36 @@ mod tests {
         assert!(view.admits(&presence("alice", true, 10)));
         assert!(view.admits(&presence("bob", true, 11)));
         assert!(!view.admits(&presence("bob", true, 12)));
+    }
+
+    #[test]
+    fn users_long_offline_are_forgotten_and_their_late_announcements_still_lose() {
+        let start = Instant::now();
+        let mut view = greeted(&[], 0, 0);
+        let mut version = 0;
+        for round in 0..5 {
+            let now = start + FORGET_AFTER * round;
+            for user in 0..1_000 {
+                let name = format!("user-{round}-{user}");
+                version += 1;
+                assert!(view.admits_at(&presence(&name, true, version), now));
+                version += 1;
+                assert!(view.admits_at(&presence(&name, false, version), now));
+            }
+        }
+        version += 1;
+        assert!(view.admits_at(&presence("stays", true, version), start + FORGET_AFTER * 6));
+        assert!(
+            view.remembered() <= 2_001,
+            "remembers {} users",
+            view.remembered()
+        );
+        // A forgotten user's stale online announcement is still refused.
+        assert!(!view.admits_at(&presence("user-0-0", true, 1), start + FORGET_AFTER * 6));
+        // The user shown online is never forgotten.
+        let later = start + FORGET_AFTER * 20;
+        assert!(!view.admits_at(&presence("other", true, 1), later));
+        assert!(view.admits_at(&presence("stays", false, version + 1), later));
     }
 
     #[test]
