@@ -75,6 +75,16 @@ scenarios:
             before the flood was evicted
               --n 1000000  --concurrency 64  --duration 600  --sample 0.25
               --settle 1
+  slow      N sockets that stop reading (handshake by hand, 4 KiB receive
+            buffer, never read) beside K logged-in sockets posting R lobby
+            messages a second of --size two-byte characters for D seconds (run the
+            server with CHAT_RATE raised); the server's RSS every --sample
+            seconds (--pid), when /healthz stopped counting the stalled
+            sockets and when the kernel no longer held their connections;
+            fails when a healthy socket missed a message or a stalled one
+            was never dropped
+              --n 100  --k 12  --rate 1000  --duration 60  --size 500
+              --sample 1
 
 Prints one JSON line on stdout and a human table on stderr. Exits 1 when the
 run had errors or lost increments or events (figures are never judged, except
@@ -83,8 +93,8 @@ by a flag that asks for it, like churn's --max-rss-growth).
 
 /// The parsed command line.
 pub struct Args {
-    /// `connect`, `fanout`, `http`, `mixed`, `lobby`, `presence`, `churn`
-    /// or `flood`.
+    /// `connect`, `fanout`, `http`, `mixed`, `lobby`, `presence`, `churn`,
+    /// `flood` or `slow`.
     pub scenario: String,
     options: BTreeMap<String, String>,
     read: Vec<String>,

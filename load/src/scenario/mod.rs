@@ -1,4 +1,4 @@
-//! The eight scenarios, and what they share: where the server is, and how a
+//! The nine scenarios, and what they share: where the server is, and how a
 //! run ends up pass (no errors, nothing lost) or fail.
 
 mod churn;
@@ -9,6 +9,7 @@ mod http;
 mod lobby;
 mod mixed;
 mod presence;
+mod slow;
 
 use std::time::Duration;
 
@@ -66,6 +67,7 @@ pub async fn run(args: &mut Args, open_files: u64) -> Result<bool> {
         "presence" => presence::run(args, &target, open_files).await?,
         "churn" => churn::run(args, &target, open_files).await?,
         "flood" => flood::run(args, &target).await?,
+        "slow" => slow::run(args, &target).await?,
         other => return Err(format!("unknown scenario `{other}` (see --help)").into()),
     };
     let passed = outcome.failures.is_empty();
