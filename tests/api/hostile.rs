@@ -335,3 +335,51 @@ async fn chat_is_limited_per_session_across_its_sockets() {
     two.send_chat("after a refill").await;
     assert_eq!(one.expect_event("chat").await["text"], "after a refill");
 }
+
+#[actix_web::test]
+async fn any_text_frame_is_answered_as_json_if_utf8_and_closed_with_1007_if_not() {
+    use rand::{Rng, SeedableRng};
+    let app = spawn_app_with(|_| {}).await;
+    // Printed so that a failing case can be replayed.
+    let seed: u64 = rand::random();
+    log::info!("seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for case in 0..48 {
+        let len = rng.random_range(1..64);
+        let payload: Vec<u8> = if case % 2 == 0 {
+            // Half the cases valid UTF-8: JSON punctuation, letters, é.
+            const PIECES: [&str; 12] =
+                ["{", "}", "[", "]", "\"", ":", ",", "a", "e", " ", "1", "é"];
+            (0..len)
+                .flat_map(|_| PIECES[rng.random_range(0..PIECES.len())].bytes())
+                .collect()
+        } else {
+            (0..len).map(|_| rng.random()).collect()
+        };
+        let mut socket = RawSocket::open(app.port, None, 65_536).await;
+        socket.send(TEXT, &payload).await;
+        if std::str::from_utf8(&payload).is_ok() {
+            // The greeting (three frames), then the answer: an error frame.
+            let mut answer = None;
+            for _ in 0..4 {
+                let (opcode, body) = within(WAIT, "a frame", socket.read())
+                    .await
+                    .expect("the socket stays open");
+                assert_eq!(opcode, TEXT, "seed {seed}, case {case}: {payload:?}");
+                answer = Some(body);
+            }
+            let answer: serde_json::Value =
+                serde_json::from_slice(&answer.unwrap_or_default()).expect("an answer in JSON");
+            assert_eq!(
+                answer["event"], "error",
+                "seed {seed}, case {case}: {payload:?}"
+            );
+        } else {
+            assert_eq!(
+                socket.close_code().await,
+                Some(1007),
+                "seed {seed}, case {case}: {payload:?}"
+            );
+        }
+    }
+}
