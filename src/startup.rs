@@ -144,7 +144,7 @@ fn build_store(
             Ok((Store::Memory(store), Events::local(registry.clone())))
         }
         StoreConfig::Redis(url) => {
-            let client = redis::Client::open(url.as_str()).map_err(std::io::Error::other)?;
+            let client = RedisStore::client(url).map_err(std::io::Error::other)?;
             log::info!(
                 "sessions and events in Redis at {} (prefix {:?})",
                 client.get_connection_info().addr(),
@@ -155,6 +155,7 @@ fn build_store(
             let channel = store.events_channel();
             spawn_subscriber(client, channel.clone(), registry.clone(), instance.clone());
             let publisher = RedisEvents::new(store.connection(), &channel, instance.clone());
+            publisher.spawn_heartbeat();
             Ok((
                 Store::Redis(store),
                 Events::redis(registry.clone(), publisher),

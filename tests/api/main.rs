@@ -23,3 +23,4 @@ mod renewed;
 mod resilience;
 mod scale_out;
 mod sharing;
+mod silent_redis;
