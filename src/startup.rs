@@ -25,6 +25,7 @@ use crate::{
     socket::SocketServices,
     state::AppState,
     store::{MemoryStore, RedisStore, Store},
+    telemetry,
 };
 
 /// How long actix waits for in-flight requests once shutdown has drained
@@ -42,6 +43,8 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
+        // Before anything records: samples taken without a recorder are lost.
+        let metrics = web::Data::new(telemetry::install());
         let registry = Registry::default();
         let instance = InstanceId::generate();
         let (store, events) = build_store(&config, &registry, &instance)?;
@@ -88,10 +91,13 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(routes::json_config())
                 .wrap(from_fn(routes::reject_foreign_writes))
                 .wrap(cors(&state.origins))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                // Outermost: every request is measured, refused ones too.
+                .wrap(from_fn(routes::measure))
                 .configure(routes::configure)
         })
         // Pushed frames go out at once: with Nagle's algorithm a socket that

@@ -9,12 +9,14 @@ mod health;
 mod index;
 mod login;
 mod logout;
+mod metrics;
 mod presence;
 
 use actix_web::web;
 
 pub use extract::{CurrentSession, KnownSession};
 pub use guard::reject_foreign_writes;
+pub use metrics::measure;
 
 /// Registers every route of the contract.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/presence", web::get().to(presence::presence))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/livez", web::get().to(health::livez))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/ws", web::get().to(crate::socket::handshake))
         .route("/static/{path:.*}", web::get().to(assets::asset));
 }

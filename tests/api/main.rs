@@ -12,6 +12,7 @@ mod lobby;
 mod login;
 mod logout;
 mod logout_everywhere;
+mod metrics;
 mod origin;
 mod presence;
 #[path = "../support/proxy.rs"]
