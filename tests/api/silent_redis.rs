@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     helpers::{spawn_redis_app, wait_until_within, Socket, TestApp, WAIT},
@@ -57,6 +59,27 @@ async fn chat_until_delivered(socket: &mut Socket, bound: Duration, patience: Du
         .await;
         if heard.is_ok() {
             return;
+        }
+    }
+}
+
+/// Waits, up to `bound` (longer than one frame's wait), for `socket` to
+/// show `count`, skipping other frames.
+async fn shows_count_within(socket: &mut Socket, count: u64, bound: Duration) {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("count {count} not shown within {bound:?}"));
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).expect("frames are JSON");
+                if frame["event"] == "current count" && frame["data"] == count {
+                    return;
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended: {other:?}"),
         }
     }
 }
@@ -117,4 +140,26 @@ async fn everything_recovers_within_20_s_when_every_redis_connection_goes_silent
     })
     .await;
     assert_eq!(app.health().await.0, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn an_instance_whose_subscription_goes_silent_resyncs_its_sockets_and_fans_out_again() {
+    let (redis, proxy, b) = behind_proxy().await;
+    let a = spawn_redis_app(&redis.url()).await;
+    let on_a = a.visitor();
+    assert_eq!(on_a.incr().await, 1);
+    let (mut socket_b, _) = on_a.at(&b.address).connect_and_greet().await;
+    assert_eq!(on_a.incr().await, 2);
+    socket_b.wait_for_count(2).await;
+
+    proxy.freeze(Frozen::Subscriptions);
+    // Published while B's subscription is silent: B misses it...
+    assert_eq!(on_a.incr().await, 3);
+    // ...and its socket catches up when the subscription is replaced (the
+    // sockets' own reload comes only every 30 s).
+    shows_count_within(&mut socket_b, 3, RECOVERY).await;
+    // Live fan-out again.
+    assert_eq!(on_a.incr().await, 4);
+    socket_b.wait_for_count(4).await;
+    assert_eq!(b.health().await.0, StatusCode::OK);
 }
