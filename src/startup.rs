@@ -26,6 +26,7 @@ use crate::{
     socket::{ChatLimiter, SocketServices, CLIENT_TIMEOUT},
     state::AppState,
     store::{MemoryStore, RedisStore, Store},
+    telemetry,
 };
 
 /// How long actix waits for in-flight requests once shutdown has drained
@@ -43,6 +44,8 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
+        // Before anything records: samples taken without a recorder are lost.
+        let metrics = web::Data::new(telemetry::install());
         let registry = Registry::default();
         let instance = InstanceId::generate();
         let (store, events) = build_store(&config, &registry, &instance)?;
@@ -92,10 +95,13 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(routes::json_config())
                 .wrap(from_fn(routes::reject_foreign_writes))
                 .wrap(cors(&state.origins))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                // Outermost: every request is measured, refused ones too.
+                .wrap(from_fn(routes::measure))
                 .configure(routes::configure)
         })
         // Pushed frames go out at once: with Nagle's algorithm a socket that
@@ -151,7 +157,7 @@ fn build_store(
             Ok((Store::Memory(store), Events::local(registry.clone())))
         }
         StoreConfig::Redis(url) => {
-            let client = redis::Client::open(url.as_str()).map_err(std::io::Error::other)?;
+            let client = RedisStore::client(url).map_err(std::io::Error::other)?;
             log::info!(
                 "sessions and events in Redis at {} (prefix {:?})",
                 client.get_connection_info().addr(),
@@ -162,6 +168,7 @@ fn build_store(
             let channel = store.events_channel();
             spawn_subscriber(client, channel.clone(), registry.clone(), instance.clone());
             let publisher = RedisEvents::new(store.connection(), &channel, instance.clone());
+            publisher.spawn_heartbeat();
             Ok((
                 Store::Redis(store),
                 Events::redis(registry.clone(), publisher),

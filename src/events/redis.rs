@@ -11,19 +11,55 @@
 //! the subscriber runs in a reconnect loop with capped backoff. Messages
 //! published while it was away are lost: after every (re)subscription each
 //! local socket resyncs (reloads its session, catches up with the lobby).
+//!
+//! A subscription can also go silent without ending (a path that drops
+//! packets): every instance publishes a heartbeat every [`HEARTBEAT_EVERY`],
+//! and a subscriber that has heard nothing at all, its own heartbeat
+//! included, for [`SILENCE`] drops its connection and subscribes anew.
+//! The heartbeat travels on a second channel, `{prefix}events:heartbeat`,
+//! subscribed on the same connection (so it proves that connection alive)
+//! rather than on the events channel itself: an older instance reads every
+//! events message as a frame or a close and would log each heartbeat as
+//! malformed, while it never subscribes to the heartbeat channel. The
+//! heartbeats are published through the command connection, so they also
+//! probe it, and a silent command connection is replaced (see
+//! `store::redis`) even on an idle instance.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytestring::ByteString;
 use futures_util::StreamExt;
-use redis::{aio::ConnectionManager, AsyncCommands, Client};
+use redis::{AsyncCommands, Client};
 use serde::{Deserialize, Serialize};
 
 use super::{Audience, Event, Order, Push, Registry};
-use crate::{protocol::Close, store::CALL_TIMEOUT};
+use crate::{
+    protocol::Close,
+    store::{Link, CALL_TIMEOUT},
+};
 
 /// The first and the longest pause between two subscription attempts.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
+
+/// How often each instance publishes its heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a subscription may hear nothing before it is replaced (the
+/// contract's 15 s).
+pub const SILENCE: Duration = Duration::from_secs(15);
+
+/// How often the subscriber checks for silence; with [`SILENCE`] and a
+/// resubscription, well within the contract's 20 s.
+const SILENCE_CHECK: Duration = Duration::from_secs(1);
+
+/// The heartbeat channel that goes with an events channel.
+fn heartbeat_channel(events: &str) -> String {
+    format!("{events}:heartbeat")
+}
 
 /// One instance of the app, for the lifetime of its process: random, so a
 /// restarted instance is a new one.
@@ -84,14 +120,14 @@ impl fmt::Debug for InstanceId {
 /// Publishes this instance's events for the others.
 #[derive(Clone)]
 pub struct RedisEvents {
-    connection: ConnectionManager,
+    connection: Link,
     channel: Arc<str>,
     instance: InstanceId,
 }
 
 impl RedisEvents {
     /// Publishes on `channel` through `connection`, as `instance`.
-    pub fn new(connection: ConnectionManager, channel: &str, instance: InstanceId) -> Self {
+    pub fn new(connection: Link, channel: &str, instance: InstanceId) -> Self {
         Self {
             connection,
             channel: channel.into(),
@@ -136,26 +172,46 @@ impl RedisEvents {
             Err(_) => log::warn!("could not publish an event: timed out"),
         }
     }
+
+    /// Starts publishing this instance's heartbeat every
+    /// [`HEARTBEAT_EVERY`], for as long as the runtime lives. The payload is
+    /// the instance id, for whoever watches the channel; nobody parses it.
+    pub fn spawn_heartbeat(&self) {
+        let (mut connection, channel) = (self.connection.clone(), heartbeat_channel(&self.channel));
+        let instance = self.instance.clone();
+        actix_web::rt::spawn(async move {
+            let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let publish = connection.publish::<_, _, ()>(&channel, instance.as_str());
+                // Quietly: an outage shows in /healthz and the logs of the
+                // calls that matter; a timeout here replaces the connection.
+                match tokio::time::timeout(CALL_TIMEOUT, publish).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => log::debug!("could not publish a heartbeat: {err}"),
+                    Err(_) => log::debug!("could not publish a heartbeat: timed out"),
+                }
+            }
+        });
+    }
 }
 
 /// Starts the subscriber on the current runtime: it delivers every event of
 /// `channel` to `registry`, except `instance`'s own, reconnecting for as long
-/// as the process lives.
+/// as the process lives, and replacing a subscription that goes silent.
 pub fn spawn_subscriber(client: Client, channel: String, registry: Registry, instance: InstanceId) {
     actix_web::rt::spawn(async move {
+        let beat = heartbeat_channel(&channel);
         let mut pause = BACKOFF.0;
         loop {
-            match subscribe(&client, &channel).await {
+            match subscribe(&client, &channel, &beat).await {
                 Ok(pubsub) => {
                     log::info!("subscribed to the events channel");
                     pause = BACKOFF.0;
                     // Whatever was published while unsubscribed is lost.
                     registry.push(&Audience::Lobby, &Push::Resync);
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(message) = messages.next().await {
-                        deliver(&registry, &instance, message.get_payload_bytes());
-                    }
-                    log::warn!("lost the events subscription; reconnecting");
+                    listen(pubsub, &beat, &registry, &instance).await;
                 }
                 Err(err) => log::warn!("cannot subscribe to events: {err}"),
             }
@@ -165,10 +221,52 @@ pub fn spawn_subscriber(client: Client, channel: String, registry: Registry, ins
     });
 }
 
-async fn subscribe(client: &Client, channel: &str) -> anyhow::Result<redis::aio::PubSub> {
+/// Delivers the subscription's messages until it ends or goes silent for
+/// [`SILENCE`] (then it is dropped here, connection and all).
+async fn listen(
+    pubsub: redis::aio::PubSub,
+    beat: &str,
+    registry: &Registry,
+    instance: &InstanceId,
+) {
+    let mut messages = pubsub.into_on_message();
+    // One clock read per message and a check every second: cheaper on the
+    // event path than a timer reset per message.
+    let mut last_heard = Instant::now();
+    let mut check = tokio::time::interval(SILENCE_CHECK);
+    loop {
+        tokio::select! {
+            message = messages.next() => {
+                let Some(message) = message else {
+                    return log::warn!("lost the events subscription; reconnecting");
+                };
+                // Any message, this instance's own heartbeat included,
+                // shows the subscription is alive.
+                last_heard = Instant::now();
+                if message.get_channel_name() != beat {
+                    deliver(registry, instance, message.get_payload_bytes());
+                }
+            }
+            _ = check.tick() => {
+                if last_heard.elapsed() >= SILENCE {
+                    metrics::counter!(crate::telemetry::REDIS_RECONNECTS).increment(1);
+                    return log::warn!(
+                        "the events subscription heard nothing for {SILENCE:?}; replacing it"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn subscribe(
+    client: &Client,
+    channel: &str,
+    beat: &str,
+) -> anyhow::Result<redis::aio::PubSub> {
     let subscribe = async {
         let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(channel).await?;
+        pubsub.subscribe(&[channel, beat]).await?;
         Ok::<_, redis::RedisError>(pubsub)
     };
     Ok(tokio::time::timeout(CALL_TIMEOUT, subscribe).await??)

@@ -1,4 +1,5 @@
-//! `GET /healthz`: whether the store answers, and this instance's sockets.
+//! `GET /healthz` (readiness): whether the store answers, and this
+//! instance's sockets; `GET /livez` (liveness): whether the process serves.
 
 use std::time::Duration;
 
@@ -37,4 +38,12 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Always 200 while the process serves requests, whatever the store does:
+/// a liveness probe must not restart an instance for Redis's outage.
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
 }

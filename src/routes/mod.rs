@@ -9,27 +9,37 @@ mod health;
 mod index;
 mod login;
 mod logout;
+mod metrics;
 mod presence;
 
 use actix_web::web;
 
 pub use extract::{CurrentSession, KnownSession};
 pub use guard::reject_foreign_writes;
+pub use metrics::measure;
 
-/// Registers every route of the contract.
+/// Registers every route of the contract, each named after its pattern so
+/// the metrics middleware reads the pattern without building a string.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index::index))
-        .route("/incr", web::post().to(counter::incr))
-        .route("/login", web::post().to(login::login))
-        .route("/logout", web::post().to(logout::logout))
-        .route(
+    let routes = [
+        ("/", web::get().to(index::index)),
+        ("/incr", web::post().to(counter::incr)),
+        ("/login", web::post().to(login::login)),
+        ("/logout", web::post().to(logout::logout)),
+        (
             "/logout/everywhere",
             web::post().to(logout::logout_everywhere),
-        )
-        .route("/presence", web::get().to(presence::presence))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/ws", web::get().to(crate::socket::handshake))
-        .route("/static/{path:.*}", web::get().to(assets::asset));
+        ),
+        ("/presence", web::get().to(presence::presence)),
+        ("/healthz", web::get().to(health::healthz)),
+        ("/livez", web::get().to(health::livez)),
+        ("/metrics", web::get().to(metrics::metrics)),
+        ("/ws", web::get().to(crate::socket::handshake)),
+        ("/static/{path:.*}", web::get().to(assets::asset)),
+    ];
+    for (pattern, route) in routes {
+        cfg.service(web::resource(pattern).name(pattern).route(route));
+    }
 }
 
 /// The JSON body settings: small bodies, and errors as `400 {"error": ...}`.

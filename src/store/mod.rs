@@ -21,7 +21,7 @@ use std::{collections::HashMap, time::Duration};
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time;
 
-pub use self::redis::{RedisStore, CALL_TIMEOUT};
+pub use self::redis::{Link, RedisStore, CALL_TIMEOUT};
 pub use gone::Gone;
 pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;

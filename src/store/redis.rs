@@ -11,18 +11,21 @@
 //!   writers on any number of instances never lose each other's work;
 //! - the connection manager is lazy (the app starts while Redis is down) and
 //!   tuned for short timeouts and a quick, capped reconnect; every call is
-//!   also bounded by [`CALL_TIMEOUT`].
+//!   also bounded by [`CALL_TIMEOUT`];
+//! - a call that times out replaces the connection (see [`link`]): the
+//!   manager alone would keep using a silently dead one.
 //!
 //! A session is one string key, `{prefix}session:{key}`, holding the state as
 //! a JSON object of JSON-encoded values (as actix-session's stores do), with a
 //! millisecond expiry.
 
+mod link;
+
 use std::{future::Future, sync::Arc, time::Duration};
 
-use redis::{
-    aio::{ConnectionManager, ConnectionManagerConfig},
-    AsyncCommands, Client, Script, SetExpiry, SetOptions,
-};
+use redis::{aio::ConnectionManagerConfig, AsyncCommands, Client, Script, SetExpiry, SetOptions};
+
+pub use link::Link;
 
 use super::{SessionState, StoreError};
 use crate::session::{SessionData, SessionId};
@@ -118,7 +121,7 @@ return ended
 /// Sessions in Redis; cheap to clone (one multiplexed connection, shared).
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Link,
     prefix: Arc<str>,
     increment: Arc<Script>,
     renew: Arc<Script>,
@@ -131,8 +134,7 @@ impl RedisStore {
     /// A store over `client`, with keys under `prefix`. Connects lazily: this
     /// succeeds while Redis is down.
     pub fn new(client: Client, prefix: &str) -> Result<Self, StoreError> {
-        let connection = ConnectionManager::new_lazy_with_config(client, manager_config())
-            .map_err(store_error)?;
+        let connection = Link::new(client, manager_config()).map_err(store_error)?;
         Ok(Self {
             connection,
             prefix: prefix.into(),
@@ -144,8 +146,15 @@ impl RedisStore {
         })
     }
 
-    /// The shared connection (the fan-out publishes through it).
-    pub fn connection(&self) -> ConnectionManager {
+    /// A client for `url` whose connections detect a silent peer (TCP
+    /// keepalive, `TCP_USER_TIMEOUT`): for the store and the subscription.
+    pub fn client(url: &str) -> Result<Client, StoreError> {
+        link::open_client(url).map_err(store_error)
+    }
+
+    /// The shared connection (the fan-out publishes through it); replaced
+    /// behind the handle when a call times out.
+    pub fn connection(&self) -> Link {
         self.connection.clone()
     }
 
@@ -330,7 +339,8 @@ enum SetOnly {
 
 /// Short timeouts and a quick, capped reconnect: during an outage calls fail
 /// within about a second instead of hanging, and the first call after Redis
-/// returns reconnects.
+/// returns reconnects. The response timeout stays below [`CALL_TIMEOUT`]: it
+/// is the timeout the [`Link`] sees, and replaces the connection on.
 fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -340,16 +350,21 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
-/// Runs one Redis call within [`CALL_TIMEOUT`].
+/// Runs one Redis call within [`CALL_TIMEOUT`]. Every store call goes
+/// through here, so this is where failed and timed-out calls are counted.
 pub(super) async fn bounded<T>(
     call: impl Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+    let result = match tokio::time::timeout(CALL_TIMEOUT, call).await {
         Ok(result) => result.map_err(store_error),
         Err(_) => Err(StoreError::Unavailable(anyhow::anyhow!(
             "timed out after {CALL_TIMEOUT:?}"
         ))),
+    };
+    if result.is_err() {
+        metrics::counter!(crate::telemetry::STORE_ERRORS).increment(1);
     }
+    result
 }
 
 /// A script's `corrupt` error reply is about the data; anything else means

@@ -13,6 +13,7 @@ mod lobby;
 mod login;
 mod logout;
 mod logout_everywhere;
+mod metrics;
 mod origin;
 mod presence;
 #[path = "../support/proxy.rs"]
@@ -25,3 +26,4 @@ mod renewed;
 mod resilience;
 mod scale_out;
 mod sharing;
+mod silent_redis;
