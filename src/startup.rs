@@ -135,7 +135,8 @@ fn build_store(
 ) -> std::io::Result<(Store, Events)> {
     match &config.store {
         StoreConfig::Memory => {
-            let store = MemoryStore::with_capacity(config.max_sessions);
+            let store = MemoryStore::with_capacity(config.max_sessions)
+                .with_rooms(RoomKey::new(&config.secret.key));
             // Sweep often enough that an idle session's memory is freed soon
             // after it expires, but never more than once a second.
             let every =
@@ -150,7 +151,8 @@ fn build_store(
                 client.get_connection_info().addr(),
                 config.redis_prefix
             );
-            let store = RedisStore::new(client.clone(), &config.redis_prefix)
+            let rooms = RoomKey::new(&config.secret.key);
+            let store = RedisStore::new(client.clone(), &config.redis_prefix, rooms)
                 .map_err(std::io::Error::other)?;
             let channel = store.events_channel();
             spawn_subscriber(client, channel.clone(), registry.clone(), instance.clone());

@@ -91,16 +91,13 @@ impl Sessions {
         name: &DisplayName,
     ) -> Result<SessionId, StoreError> {
         if let Some(old) = id {
+            // The store remembers the old key as renewed in the same atomic
+            // step: a request with it never finds it neither live nor renewed.
             let renewed = self
                 .store
-                .renew(old, SessionData::login_changes(name), self.ttl)
+                .renew(old, SessionData::login_changes(name), self.ttl, RENEWED_FOR)
                 .await?;
             if let Some(new) = renewed {
-                // Remembered first: a request with the old key that arrives
-                // once it no longer loads must find it.
-                self.store
-                    .remember_gone(&self.room(old), Gone::Renewed, RENEWED_FOR)
-                    .await?;
                 self.events
                     .close(Audience::Session(self.room(old)), Close::SessionRenewed)
                     .await;
@@ -128,14 +125,10 @@ impl Sessions {
         Ok(())
     }
 
-    /// Deletes every session logged in as `user`, then closes all their
-    /// sockets on every instance.
+    /// Deletes every session logged in as `user` (each remembered as logged
+    /// out in the same step), then closes all their sockets on every instance.
     pub async fn logout_everywhere(&self, user: &str) -> Result<(), StoreError> {
-        for id in self.store.end_user(user).await? {
-            self.store
-                .remember_gone(&self.room(&id), Gone::LoggedOut, self.ended_for())
-                .await?;
-        }
+        self.store.end_user(user, self.ended_for()).await?;
         self.events
             .close(Audience::User(user.to_owned()), Close::Logout)
             .await;

@@ -67,7 +67,7 @@ impl MemoryGone {
         }
     }
 
-    fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
+    pub(super) fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
         let now = Instant::now();
         let deadline = now.checked_add(ttl).unwrap_or(now);
         let order = &mut self.order[gone as usize];
@@ -137,7 +137,7 @@ impl Store {
 }
 
 impl RedisStore {
-    fn gone_key(&self, room: &RoomId) -> String {
+    pub(super) fn gone_key(&self, room: &RoomId) -> String {
         format!("{}gone:{room}", self.prefix())
     }
 

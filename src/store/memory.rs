@@ -17,8 +17,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{gone, lobby, presence, SessionState, StoreError};
-use crate::session::{SessionData, SessionId};
+use actix_web::cookie::Key;
+
+use super::{gone, lobby, presence, Gone, SessionState, StoreError};
+use crate::session::{RoomId, RoomKey, SessionData, SessionId};
 
 struct Entry {
     state: SessionState,
@@ -180,6 +182,7 @@ pub struct MemoryStore {
     pub(super) log: lobby::SharedLog,
     pub(super) presence: presence::SharedPresence,
     pub(super) gone: gone::SharedGone,
+    rooms: RoomKey,
 }
 
 impl Default for MemoryStore {
@@ -203,7 +206,20 @@ impl MemoryStore {
             log: Arc::default(),
             presence: Arc::default(),
             gone: Arc::new(Mutex::new(gone::MemoryGone::new(capacity))),
+            rooms: RoomKey::new(&Key::generate()),
         }
+    }
+
+    /// Names rooms (for the remembered ends) with `rooms`, the key the
+    /// app's services use; without it the store draws a key of its own.
+    pub fn with_rooms(mut self, rooms: RoomKey) -> Self {
+        self.rooms = rooms;
+        self
+    }
+
+    /// The room id of a session.
+    pub(super) fn room(&self, id: &SessionId) -> RoomId {
+        self.rooms.room(id)
     }
 
     /// Starts the periodic sweep of expired sessions (and remembered ends)
@@ -280,17 +296,22 @@ impl MemoryStore {
 
     pub(super) fn renew(
         &self,
-        key: &str,
+        id: &SessionId,
         changes: SessionState,
         ttl: Duration,
+        renewed_for: Duration,
     ) -> Option<SessionId> {
         let mut sessions = lock(&self.sessions);
-        if !sessions.is_live(key) {
+        if !sessions.is_live(id.as_str()) {
             return None;
         }
-        let mut state = sessions.remove(key)?.state;
+        let mut state = sessions.remove(id.as_str())?.state;
         state.extend(changes);
-        Some(sessions.insert_fresh(Entry::new(state, ttl)))
+        let new = sessions.insert_fresh(Entry::new(state, ttl));
+        // Under the sessions' lock: no request sees the old key neither live
+        // nor renewed.
+        lock(&self.gone).remember(self.room(id), Gone::Renewed, renewed_for);
+        Some(new)
     }
 
     pub(super) fn touch(&self, key: &str, ttl: Duration) {
@@ -301,17 +322,23 @@ impl MemoryStore {
         lock(&self.sessions).remove(key);
     }
 
-    pub(super) fn end_user(&self, user: &str) -> Vec<SessionId> {
+    pub(super) fn end_user(&self, user: &str, ended_for: Duration) -> usize {
         let mut sessions = lock(&self.sessions);
         let keys: Vec<String> = sessions
             .users
             .get(user)
             .map(|keys| keys.iter().cloned().collect())
             .unwrap_or_default();
-        keys.into_iter()
-            .filter(|key| sessions.remove(key).is_some())
-            .map(SessionId::from_stored)
-            .collect()
+        let mut gone = lock(&self.gone);
+        let mut ended = 0;
+        for key in keys {
+            if sessions.remove(&key).is_some() {
+                let room = self.room(&SessionId::from_stored(key));
+                gone.remember(room, Gone::LoggedOut, ended_for);
+                ended += 1;
+            }
+        }
+        ended
     }
 }
 
@@ -366,14 +393,13 @@ mod tests {
         let first = store.create(logged_in("bob"), LONG);
         let anonymous = store.create(SessionState::new(), LONG);
         let second = store
-            .renew(anonymous.as_str(), logged_in("bob"), LONG)
+            .renew(&anonymous, logged_in("bob"), LONG, LONG)
             .expect("renewed");
         let other = store.create(logged_in("carol"), LONG);
         store.delete(first.as_str());
-        let ended = store.end_user("bob");
-        assert_eq!(ended, vec![second.clone()]);
+        assert_eq!(store.end_user("bob", LONG), 1);
         assert!(store.load(second.as_str()).is_none());
         assert!(store.load(other.as_str()).is_some());
-        assert!(store.end_user("bob").is_empty());
+        assert_eq!(store.end_user("bob", LONG), 0);
     }
 }

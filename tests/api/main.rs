@@ -1,6 +1,7 @@
 //! Black-box tests of the contract, against the real app on port 0.
 
 mod auth;
+mod bounded_redis;
 mod chaos;
 mod concurrency;
 mod expiry;
