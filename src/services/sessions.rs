@@ -112,6 +112,17 @@ impl Sessions {
         self.create(&data).await
     }
 
+    /// A socket of `id` opened on this instance (see [`Store::pin`]); call
+    /// [`Sessions::unpin`] once when it closes.
+    pub fn pin(&self, id: &SessionId) {
+        self.store.pin(id);
+    }
+
+    /// A socket of `id` closed on this instance.
+    pub fn unpin(&self, id: &SessionId) {
+        self.store.unpin(id);
+    }
+
     /// Deletes the session, then closes its sockets on every instance.
     pub async fn logout(&self, id: &SessionId) -> Result<(), StoreError> {
         let room = self.room(id);

@@ -336,6 +336,9 @@ impl Actor for Connection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         log::info!("socket opened: room={} socket={}", self.room, self.id);
+        // Every socket pins once and unpins once (in `stopped`): the store
+        // counts them, so the last one to close unpins the session.
+        self.services.sessions.pin(&self.session);
         self.services.registry.join(
             self.id,
             SocketEntry {
@@ -363,6 +366,7 @@ impl Actor for Connection {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.services.registry.leave(self.id);
+        self.services.sessions.unpin(&self.session);
         if let (true, Some(user)) = (self.counted, self.user.clone()) {
             let presence = self.services.presence.clone();
             actix_web::rt::spawn(async move {

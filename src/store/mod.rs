@@ -169,6 +169,24 @@ impl Store {
         }
     }
 
+    /// Says a socket of `id` opened on this instance: the embedded store
+    /// evicts sessions with an open socket only after every other one.
+    /// Nothing to do for Redis, whose memory Redis itself bounds.
+    pub fn pin(&self, id: &SessionId) {
+        if let Self::Memory(store) = self {
+            store.pin(id);
+        }
+    }
+
+    /// Says a socket of `id` closed on this instance (once per [`pin`]).
+    ///
+    /// [`pin`]: Self::pin
+    pub fn unpin(&self, id: &SessionId) {
+        if let Self::Memory(store) = self {
+            store.unpin(id);
+        }
+    }
+
     /// Deletes the session (nothing happens when it does not exist).
     pub async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         match self {

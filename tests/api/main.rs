@@ -4,6 +4,7 @@ mod auth;
 mod bounded_redis;
 mod chaos;
 mod concurrency;
+mod eviction;
 mod expiry;
 mod frames;
 mod heartbeat;
