@@ -64,8 +64,7 @@ impl Application {
             config.presence_grace,
             config.instance_ttl,
         );
-        let local = registry.clone();
-        presence.spawn_keeper(move || local.user_counts());
+        presence.spawn_keeper();
         let shutdown = Shutdown::default();
         let state = web::Data::new(AppState {
             sessions: sessions.clone(),

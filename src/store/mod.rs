@@ -14,6 +14,7 @@ mod gone;
 mod lobby;
 mod memory;
 mod presence;
+mod presence_scripts;
 mod redis;
 mod scripts;
 

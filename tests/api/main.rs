@@ -16,6 +16,7 @@ mod logout;
 mod logout_everywhere;
 mod origin;
 mod presence;
+mod presence_heals;
 #[path = "../support/proxy.rs"]
 mod proxy;
 #[path = "../support/redis_server.rs"]

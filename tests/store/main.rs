@@ -732,7 +732,8 @@ stores! {
         the_first_socket_brings_a_user_online_once,
         without_grace_the_last_socket_takes_the_user_offline_at_once,
         with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it,
-        a_recount_sets_the_count_instead_of_adding,
+        adding_a_socket_twice_and_removing_it_once_takes_the_user_offline,
+        removing_a_socket_never_added_is_harmless,
         ending_a_user_deletes_every_session_logged_in_under_its_name,
         remembered_ends_last_their_own_lifetime,
     ]
