@@ -46,7 +46,7 @@ use std::{
 use crate::{
     events::{Audience, Event, Events, InstanceId, Order, SocketId},
     protocol::ServerEvent,
-    store::{Roster, Store, StoreError, Transition},
+    store::{Roster, SocketChange, Store, StoreError, Transition},
 };
 
 /// Counts the lobby's logged-in sockets by user and announces who comes and goes.
@@ -106,9 +106,13 @@ impl Presence {
         let local: HashSet<SocketId> = self.local_sockets(user);
         let remove: Vec<SocketId> = held.difference(&local).copied().collect();
         let add: Vec<SocketId> = local.difference(&held).copied().collect();
+        let change = SocketChange {
+            remove: &remove,
+            add: &add,
+        };
         let changed = self
             .store
-            .presence_sync(user, instance, &remove, &add, self.grace)
+            .presence_sync(user, instance, change, self.grace, self.keys_live_for())
             .await?;
         self.announce(changed).await;
         if add.is_empty() {
@@ -117,13 +121,23 @@ impl Presence {
         let now: HashSet<SocketId> = self.local_sockets(user);
         let closed: Vec<SocketId> = add.into_iter().filter(|id| !now.contains(id)).collect();
         if !closed.is_empty() {
+            let change = SocketChange {
+                remove: &closed,
+                add: &[],
+            };
             let went = self
                 .store
-                .presence_sync(user, instance, &closed, &[], self.grace)
+                .presence_sync(user, instance, change, self.grace, self.keys_live_for())
                 .await?;
             self.announce(went).await;
         }
         Ok(())
+    }
+
+    /// How long this instance's presence keys outlive its last reconcile:
+    /// three instance TTLs, while it reconciles every third of one.
+    fn keys_live_for(&self) -> Duration {
+        self.instance_ttl.saturating_mul(3)
     }
 
     fn local_sockets(&self, user: &str) -> HashSet<SocketId> {

@@ -27,7 +27,7 @@ pub use self::redis::{RedisStore, CALL_TIMEOUT};
 pub use gone::Gone;
 pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
-pub use presence::{Roster, Transition};
+pub use presence::{Roster, SocketChange, Transition};
 
 use crate::session::{RoomId, SessionId};
 

@@ -51,6 +51,15 @@ pub struct Roster {
     pub version: u64,
 }
 
+/// Socket ids to remove from and add to what the store holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketChange<'a> {
+    /// The ids to remove (absent ones are ignored).
+    pub remove: &'a [SocketId],
+    /// The ids to add (present ones are ignored).
+    pub add: &'a [SocketId],
+}
+
 /// The embedded store's presence (by instance too, like Redis, although the
 /// app runs one instance on it).
 #[derive(Default)]
@@ -98,19 +107,21 @@ impl Store {
     /// one not held changes nothing), in one atomic step; the user's
     /// transition, if any. A user left without any socket goes offline at
     /// once when `grace` is zero, else at the first sweep after `grace`.
+    /// With Redis, the keys of this user and instance expire by themselves
+    /// after `keep` without another call.
     pub async fn presence_sync(
         &self,
         user: &str,
         instance: &str,
-        remove: &[SocketId],
-        add: &[SocketId],
+        change: SocketChange<'_>,
         grace: Duration,
+        keep: Duration,
     ) -> Result<Option<Transition>, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.presence_sync(user, instance, remove, add, grace)),
+            Self::Memory(store) => Ok(store.presence_sync(user, instance, change, grace)),
             Self::Redis(store) => {
                 store
-                    .presence_sync(user, instance, remove, add, grace)
+                    .presence_sync(user, instance, change, grace, keep)
                     .await
             }
         }
@@ -174,16 +185,20 @@ impl super::MemoryStore {
         &self,
         user: &str,
         instance: &str,
-        remove: &[SocketId],
-        add: &[SocketId],
+        change: SocketChange<'_>,
         grace: Duration,
     ) -> Option<Transition> {
         let mut book = self.presence();
         let sockets = book.sockets.entry(user.to_owned()).or_default();
-        for socket in remove {
+        for socket in change.remove {
             sockets.remove(&(instance.to_owned(), *socket));
         }
-        sockets.extend(add.iter().map(|socket| (instance.to_owned(), *socket)));
+        sockets.extend(
+            change
+                .add
+                .iter()
+                .map(|socket| (instance.to_owned(), *socket)),
+        );
         if !sockets.is_empty() {
             book.since.remove(user);
             return book
@@ -266,9 +281,9 @@ impl RedisStore {
         &self,
         user: &str,
         instance: &str,
-        remove: &[SocketId],
-        add: &[SocketId],
+        change: SocketChange<'_>,
         grace: Duration,
+        keep: Duration,
     ) -> Result<Option<Transition>, StoreError> {
         let mut call = SYNC.prepare_invoke();
         call.key(self.sockets_key(user, instance))
@@ -280,9 +295,10 @@ impl RedisStore {
             .arg(user)
             .arg(instance)
             .arg(grace.as_millis().to_string())
-            .arg(remove.len())
-            .arg(remove)
-            .arg(add);
+            .arg(keep.as_millis().max(1).to_string())
+            .arg(change.remove.len())
+            .arg(change.remove)
+            .arg(change.add);
         let mut connection = self.connection();
         let (version, online): (u64, u8) =
             bounded(async move { call.invoke_async(&mut connection).await }).await?;

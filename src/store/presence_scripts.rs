@@ -12,8 +12,13 @@
 //!   counter of transitions; `instances`: set of the instances that beat;
 //!   `alive:{instance}`: the liveness key, expiring after `INSTANCE_TTL_SECS`.
 //!
-//! The per-instance keys live as long as their instance: a silent instance's
-//! are removed by the others' sweep, a batch at a time.
+//! The per-instance and per-user keys (`sockets:`, `at:`, `instance:`) are
+//! removed by the others' sweep, a batch at a time, once their instance is
+//! silent; each also expires by itself a while (three instance TTLs) after
+//! its instance last reconciled it (every third of a TTL), so nothing is
+//! left behind when every instance is gone. The global keys (`online`,
+//! `pending`, `version`, `instances`) have no TTL: they are few, bounded by
+//! the users online, and `version` must never go back.
 
 use std::sync::LazyLock;
 
@@ -26,23 +31,31 @@ pub(super) const SWEEP_BATCH: usize = 100;
 /// Applies a reconcile of one user's sockets on one instance: removes and
 /// adds socket ids (idempotent), then decides the user's transition. KEYS:
 /// 1 sockets:{instance}:{user}, 2 at:{user}, 3 online, 4 pending, 5 version,
-/// 6 instance:{instance}. ARGV: 1 user, 2 instance, 3 grace in ms, 4 how many
+/// 6 instance:{instance}. ARGV: 1 user, 2 instance, 3 grace in ms, 4 how
+/// long the keys of 1, 2 and 6 live without a reconcile, in ms, 5 how many
 /// ids to remove, then those ids, then the ids to add. Returns `{version,
 /// online}`: version 0 when no transition.
 pub(super) static SYNC: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local removing = tonumber(ARGV[4])
+local removing = tonumber(ARGV[5])
+local keep = tonumber(ARGV[4])
 local function apply(command, first, last)
   for i = first, last, 500 do
     redis.call(command, KEYS[1], unpack(ARGV, i, math.min(i + 499, last)))
   end
 end
-apply('SREM', 5, 4 + removing)
-apply('SADD', 5 + removing, #ARGV)
+local function keep_alive(key)
+  if redis.call('PTTL', key) < keep then redis.call('PEXPIRE', key, keep) end
+end
+apply('SREM', 6, 5 + removing)
+apply('SADD', 6 + removing, #ARGV)
 if redis.call('SCARD', KEYS[1]) > 0 then
   redis.call('SADD', KEYS[2], ARGV[2])
   redis.call('SADD', KEYS[6], ARGV[1])
+  keep_alive(KEYS[1])
+  keep_alive(KEYS[2])
+  keep_alive(KEYS[6])
   redis.call('ZREM', KEYS[4], ARGV[1])
   if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then return {redis.call('INCR', KEYS[5]), 1} end
   return {0, 1}

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use session_bridge::store::{Store, Transition};
+use session_bridge::store::{SocketChange, Store, Transition};
 
 const NO_GRACE: Duration = Duration::ZERO;
 const LONG_GRACE: Duration = Duration::from_secs(3600);
+const KEEP: Duration = Duration::from_secs(3600);
 
 /// Adds socket 1 of `user` on `instance`.
 async fn join(store: &Store, user: &str, instance: &str) -> Option<Transition> {
@@ -15,7 +16,16 @@ async fn join(store: &Store, user: &str, instance: &str) -> Option<Transition> {
 
 async fn join_socket(store: &Store, user: &str, instance: &str, socket: u64) -> Option<Transition> {
     store
-        .presence_sync(user, instance, &[], &[socket], NO_GRACE)
+        .presence_sync(
+            user,
+            instance,
+            SocketChange {
+                remove: &[],
+                add: &[socket],
+            },
+            NO_GRACE,
+            KEEP,
+        )
         .await
         .expect("the store adds a socket")
 }
@@ -33,7 +43,16 @@ async fn leave_socket(
     grace: Duration,
 ) -> Option<Transition> {
     store
-        .presence_sync(user, instance, &[socket], &[], grace)
+        .presence_sync(
+            user,
+            instance,
+            SocketChange {
+                remove: &[socket],
+                add: &[],
+            },
+            grace,
+            KEEP,
+        )
         .await
         .expect("the store removes a socket")
 }
