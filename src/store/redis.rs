@@ -297,3 +297,38 @@ fn encode(state: &SessionState) -> Result<String, StoreError> {
 fn decode(raw: &str) -> Result<SessionState, StoreError> {
     serde_json::from_str(raw).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    #[test]
+    fn each_failed_call_is_counted_once_and_a_good_one_not_at_all() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let refused = || async {
+                    Err::<(), _>(redis::RedisError::from(std::io::Error::from(
+                        std::io::ErrorKind::ConnectionRefused,
+                    )))
+                };
+                assert!(bounded(refused()).await.is_err());
+                assert!(bounded(refused()).await.is_err());
+                assert!(bounded(async { Ok::<_, redis::RedisError>(()) })
+                    .await
+                    .is_ok());
+            });
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(&format!("{} 2", crate::telemetry::STORE_ERRORS)),
+            "{text}"
+        );
+    }
+}
