@@ -84,12 +84,14 @@ impl Sessions {
     /// Logs the session in as `name` under a new key (so a key planted before
     /// login is worthless after it), keeping its data; the old key's sockets
     /// are closed to reconnect with the new cookie. Without a live session,
-    /// starts one. Returns the key to set in the cookie.
+    /// starts one. Returns the key to set in the cookie, or `None` when `id`
+    /// was renewed by another login meanwhile (which must not start a
+    /// session: its cookie would overwrite that login's).
     pub async fn login(
         &self,
         id: Option<&SessionId>,
         name: &DisplayName,
-    ) -> Result<SessionId, StoreError> {
+    ) -> Result<Option<SessionId>, StoreError> {
         if let Some(old) = id {
             // The store remembers the old key as renewed in the same atomic
             // step: a request with it never finds it neither live nor renewed.
@@ -101,7 +103,12 @@ impl Sessions {
                 self.events
                     .close(Audience::Session(self.room(old)), Close::SessionRenewed)
                     .await;
-                return Ok(new);
+                return Ok(Some(new));
+            }
+            // Live when the request began, gone now: renewed by a concurrent
+            // login, or ended (then a new session is right).
+            if self.gone(old).await? == Some(Gone::Renewed) {
+                return Ok(None);
             }
         }
         let data = SessionData {
@@ -109,7 +116,7 @@ impl Sessions {
             name: Some(name.as_ref().to_owned()),
             authenticated: true,
         };
-        self.create(&data).await
+        self.create(&data).await.map(Some)
     }
 
     /// A socket of `id` opened on this instance (see [`Store::pin`]); call
