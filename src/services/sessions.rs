@@ -144,9 +144,17 @@ impl Sessions {
     }
 
     /// Deletes every session logged in as `user` (each remembered as logged
-    /// out in the same step), then closes all their sockets on every instance.
-    pub async fn logout_everywhere(&self, user: &str) -> Result<(), StoreError> {
-        self.store.end_user(user, self.ended_for()).await?;
+    /// out in the same step), `own` (the caller's) last, so that after a
+    /// failure half way the caller can retry; then closes all their sockets
+    /// on every instance.
+    pub async fn logout_everywhere(&self, user: &str, own: &SessionId) -> Result<(), StoreError> {
+        self.store
+            .end_user(user, self.ended_for(), Some(own))
+            .await?;
+        self.store
+            .remember_gone(&self.room(own), Gone::LoggedOut, self.ended_for())
+            .await?;
+        self.store.delete(own).await?;
         self.events
             .close(Audience::User(user.to_owned()), Close::Logout)
             .await;

@@ -373,7 +373,12 @@ impl MemoryStore {
         lock(&self.sessions).remove(key);
     }
 
-    pub(super) fn end_user(&self, user: &str, ended_for: Duration) -> usize {
+    pub(super) fn end_user(
+        &self,
+        user: &str,
+        ended_for: Duration,
+        spare: Option<&SessionId>,
+    ) -> usize {
         let mut sessions = lock(&self.sessions);
         let keys: Vec<String> = sessions
             .users
@@ -382,8 +387,9 @@ impl MemoryStore {
             .unwrap_or_default();
         let mut gone = lock(&self.gone);
         let mut ended = 0;
+        let spare = spare.map(SessionId::as_str);
         for key in keys {
-            if sessions.remove(&key).is_some() {
+            if spare != Some(key.as_str()) && sessions.remove(&key).is_some() {
                 let room = self.room(&SessionId::from_stored(key));
                 gone.remember(room, Gone::LoggedOut, ended_for);
                 ended += 1;
@@ -471,9 +477,9 @@ mod tests {
             .expect("renewed");
         let other = store.create(logged_in("carol"), LONG);
         store.delete(first.as_str());
-        assert_eq!(store.end_user("bob", LONG), 1);
+        assert_eq!(store.end_user("bob", LONG, None), 1);
         assert!(store.load(second.as_str()).is_none());
         assert!(store.load(other.as_str()).is_some());
-        assert_eq!(store.end_user("bob", LONG), 0);
+        assert_eq!(store.end_user("bob", LONG, None), 0);
     }
 }

@@ -159,14 +159,21 @@ impl Store {
         }
     }
 
-    /// Deletes every session logged in as `user`, remembering each as
-    /// [`Gone::LoggedOut`] for `ended_for` in the same step as its delete;
-    /// how many it ended. With Redis this takes as many bounded steps as
-    /// needed; after a failure half way, calling it again finishes the work.
-    pub async fn end_user(&self, user: &str, ended_for: Duration) -> Result<usize, StoreError> {
+    /// Deletes every session logged in as `user` but `spare`, remembering
+    /// each as [`Gone::LoggedOut`] for `ended_for` in the same step as its
+    /// delete; how many it ended. With Redis this takes as many bounded steps
+    /// as needed; after a failure half way, calling it again finishes the
+    /// work (the caller's own session, spared and ended last, still carries
+    /// the retry).
+    pub async fn end_user(
+        &self,
+        user: &str,
+        ended_for: Duration,
+        spare: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.end_user(user, ended_for)),
-            Self::Redis(store) => store.end_user(user, ended_for).await,
+            Self::Memory(store) => Ok(store.end_user(user, ended_for, spare)),
+            Self::Redis(store) => store.end_user(user, ended_for, spare).await,
         }
     }
 

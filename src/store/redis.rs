@@ -216,21 +216,27 @@ impl RedisStore {
         bounded(async move { call.invoke_async::<()>(&mut connection).await }).await
     }
 
-    /// Ends every session of `user` in bounded steps (each deletes a batch
-    /// and remembers it as logged out, atomically); how many it ended. A
-    /// failed step fails the call; calling again finishes the work.
+    /// Ends every session of `user` but `spare` in bounded steps (each
+    /// deletes a batch and remembers it as logged out, atomically); how many
+    /// it ended. A failed step fails the call; calling again finishes the
+    /// work.
     pub(super) async fn end_user(
         &self,
         user: &str,
         ended_for: Duration,
+        spare: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
+        let spare = spare
+            .map(|id| self.room(id).to_string())
+            .unwrap_or_default();
         let mut total = 0;
         for _ in 0..END_USER_MAX_STEPS {
             let mut call = scripts::END_USER_STEP.prepare_invoke();
             call.key(self.user_key(user))
                 .arg(self.prefix())
                 .arg(END_USER_BATCH)
-                .arg(millis(ended_for));
+                .arg(millis(ended_for))
+                .arg(&spare);
             let mut connection = self.connection.clone();
             let (ended, left): (usize, usize) =
                 bounded(async move { call.invoke_async(&mut connection).await }).await?;

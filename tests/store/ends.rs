@@ -61,7 +61,7 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
     store.delete(&deleted).await.expect("the store deletes");
 
     let ended = store
-        .end_user("alice", LONG)
+        .end_user("alice", LONG, None)
         .await
         .expect("the store ends a user");
 
@@ -76,7 +76,29 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
     }
     assert!(exists(&store, &bob).await && exists(&store, &carol).await);
     assert_eq!(store.gone(&store.room(&bob)).await.expect("a read"), None);
-    assert_eq!(store.end_user("alice", LONG).await.expect("again"), 0);
+    assert_eq!(store.end_user("alice", LONG, None).await.expect("again"), 0);
+}
+
+pub async fn ending_a_user_can_spare_one_session_for_last(store: Store) {
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(create(&store, &as_user("dan")).await);
+    }
+    let own = ids[0].clone();
+    let ended = store
+        .end_user("dan", LONG, Some(&own))
+        .await
+        .expect("the store ends a user");
+    assert_eq!(ended, 4);
+    assert!(exists(&store, &own).await, "spared");
+    for id in &ids[1..] {
+        assert!(!exists(&store, id).await);
+    }
+    assert_eq!(
+        store.end_user("dan", LONG, None).await.expect("the rest"),
+        1
+    );
+    assert!(!exists(&store, &own).await);
 }
 
 pub async fn remembered_ends_last_their_own_lifetime(store: Store) {

@@ -735,6 +735,7 @@ stores! {
         adding_a_socket_twice_and_removing_it_once_takes_the_user_offline,
         removing_a_socket_never_added_is_harmless,
         ending_a_user_deletes_every_session_logged_in_under_its_name,
+        ending_a_user_can_spare_one_session_for_last,
         remembered_ends_last_their_own_lifetime,
     ]
 }
