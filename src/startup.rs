@@ -68,8 +68,7 @@ impl Application {
             config.presence_grace,
             config.instance_ttl,
         );
-        let local = registry.clone();
-        presence.spawn_keeper(move || local.user_counts());
+        presence.spawn_keeper();
         registry.spawn_watchdog(CLIENT_TIMEOUT);
         let shutdown = Shutdown::default();
         let state = web::Data::new(AppState {
@@ -148,7 +147,8 @@ fn build_store(
 ) -> std::io::Result<(Store, Events)> {
     match &config.store {
         StoreConfig::Memory => {
-            let store = MemoryStore::with_capacity(config.max_sessions);
+            let store = MemoryStore::with_capacity(config.max_sessions)
+                .with_rooms(RoomKey::new(&config.secret.key));
             // Sweep often enough that an idle session's memory is freed soon
             // after it expires, but never more than once a second.
             let every =
@@ -163,7 +163,8 @@ fn build_store(
                 client.get_connection_info().addr(),
                 config.redis_prefix
             );
-            let store = RedisStore::new(client.clone(), &config.redis_prefix)
+            let rooms = RoomKey::new(&config.secret.key);
+            let store = RedisStore::new(client.clone(), &config.redis_prefix, rooms)
                 .map_err(std::io::Error::other)?;
             let channel = store.events_channel();
             spawn_subscriber(client, channel.clone(), registry.clone(), instance.clone());

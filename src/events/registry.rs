@@ -297,6 +297,16 @@ impl Registry {
             .map(|(user, sockets)| (user.clone(), sockets.len()))
             .collect()
     }
+
+    /// The ids of `user`'s sockets here (presence reconciles the store with
+    /// them).
+    pub fn user_sockets(&self, user: &str) -> Vec<SocketId> {
+        self.read()
+            .users
+            .get(user)
+            .map(|sockets| sockets.iter().copied().collect())
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -41,7 +41,11 @@ pub async fn login(
         KnownSession::Renewed => return Err(AppError::SessionRenewed),
         KnownSession::Missing => None,
     };
-    let id = state.sessions.login(old.as_ref(), &name).await?;
+    let id = state
+        .sessions
+        .login(old.as_ref(), &name)
+        .await?
+        .ok_or(AppError::SessionRenewed)?;
     let mut response = HttpResponse::NoContent().finish();
     state.cookie.set(&mut response, &id)?;
     Ok(response)

@@ -25,11 +25,11 @@ pub async fn logout_everywhere(
     known: KnownSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let KnownSession::Live(_, data) = known else {
+    let KnownSession::Live(id, data) = known else {
         return Err(AppError::LoginRequired);
     };
     let user = data.user().ok_or(AppError::LoginRequired)?;
-    state.sessions.logout_everywhere(user).await?;
+    state.sessions.logout_everywhere(user, &id).await?;
     cleared(&state)
 }
 

@@ -84,27 +84,31 @@ impl Sessions {
     /// Logs the session in as `name` under a new key (so a key planted before
     /// login is worthless after it), keeping its data; the old key's sockets
     /// are closed to reconnect with the new cookie. Without a live session,
-    /// starts one. Returns the key to set in the cookie.
+    /// starts one. Returns the key to set in the cookie, or `None` when `id`
+    /// was renewed by another login meanwhile (which must not start a
+    /// session: its cookie would overwrite that login's).
     pub async fn login(
         &self,
         id: Option<&SessionId>,
         name: &DisplayName,
-    ) -> Result<SessionId, StoreError> {
+    ) -> Result<Option<SessionId>, StoreError> {
         if let Some(old) = id {
+            // The store remembers the old key as renewed in the same atomic
+            // step: a request with it never finds it neither live nor renewed.
             let renewed = self
                 .store
-                .renew(old, SessionData::login_changes(name), self.ttl)
+                .renew(old, SessionData::login_changes(name), self.ttl, RENEWED_FOR)
                 .await?;
             if let Some(new) = renewed {
-                // Remembered first: a request with the old key that arrives
-                // once it no longer loads must find it.
-                self.store
-                    .remember_gone(&self.room(old), Gone::Renewed, RENEWED_FOR)
-                    .await?;
                 self.events
                     .close(Audience::Session(self.room(old)), Close::SessionRenewed)
                     .await;
-                return Ok(new);
+                return Ok(Some(new));
+            }
+            // Live when the request began, gone now: renewed by a concurrent
+            // login, or ended (then a new session is right).
+            if self.gone(old).await? == Some(Gone::Renewed) {
+                return Ok(None);
             }
         }
         let data = SessionData {
@@ -112,7 +116,18 @@ impl Sessions {
             name: Some(name.as_ref().to_owned()),
             authenticated: true,
         };
-        self.create(&data).await
+        self.create(&data).await.map(Some)
+    }
+
+    /// A socket of `id` opened on this instance (see [`Store::pin`]); call
+    /// [`Sessions::unpin`] once when it closes.
+    pub fn pin(&self, id: &SessionId) {
+        self.store.pin(id);
+    }
+
+    /// A socket of `id` closed on this instance.
+    pub fn unpin(&self, id: &SessionId) {
+        self.store.unpin(id);
     }
 
     /// Deletes the session, then closes its sockets on every instance.
@@ -128,14 +143,18 @@ impl Sessions {
         Ok(())
     }
 
-    /// Deletes every session logged in as `user`, then closes all their
-    /// sockets on every instance.
-    pub async fn logout_everywhere(&self, user: &str) -> Result<(), StoreError> {
-        for id in self.store.end_user(user).await? {
-            self.store
-                .remember_gone(&self.room(&id), Gone::LoggedOut, self.ended_for())
-                .await?;
-        }
+    /// Deletes every session logged in as `user` (each remembered as logged
+    /// out in the same step), `own` (the caller's) last, so that after a
+    /// failure half way the caller can retry; then closes all their sockets
+    /// on every instance.
+    pub async fn logout_everywhere(&self, user: &str, own: &SessionId) -> Result<(), StoreError> {
+        self.store
+            .end_user(user, self.ended_for(), Some(own))
+            .await?;
+        self.store
+            .remember_gone(&self.room(own), Gone::LoggedOut, self.ended_for())
+            .await?;
+        self.store.delete(own).await?;
         self.events
             .close(Audience::User(user.to_owned()), Close::Logout)
             .await;

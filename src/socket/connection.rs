@@ -401,6 +401,9 @@ impl Actor for Connection {
     fn started(&mut self, ctx: &mut Self::Context) {
         log::info!("socket opened: room={} socket={}", self.room, self.id);
         metrics::gauge!(telemetry::SOCKETS, "transport" => "ws").increment(1.0);
+        // Every socket pins once and unpins once (in `stopped`): the store
+        // counts them, so the last one to close unpins the session.
+        self.services.sessions.pin(&self.session);
         self.services.registry.join(
             self.id,
             SocketEntry {
@@ -427,6 +430,7 @@ impl Actor for Connection {
         self.services.registry.watch(&self.outbox);
         metrics::gauge!(telemetry::SOCKETS, "transport" => "ws").decrement(1.0);
         metrics::counter!(telemetry::SOCKET_CLOSES, "code" => self.close_label()).increment(1);
+        self.services.sessions.unpin(&self.session);
         if let (true, Some(user)) = (self.counted, self.user.clone()) {
             let presence = self.services.presence.clone();
             actix_web::rt::spawn(async move {

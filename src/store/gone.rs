@@ -4,9 +4,13 @@
 //! not 4001, and a request carrying a key renewed by a login gets 409
 //! instead of starting a session whose cookie would overwrite the login's.
 //!
-//! With Redis each is one key, `{prefix}gone:{room}`, with its own TTL. The
-//! embedded store keeps them in a map with a deadline, at most as many of each
-//! kind as it holds sessions (the oldest is forgotten first).
+//! With Redis each is one key, `{prefix}gone:{room}`, with its own TTL. A
+//! renewal and the ends of "log out everywhere" write theirs inside the very
+//! script that ends the session (see `scripts`), so no request finds a key
+//! neither live nor remembered; [`Store::remember_gone`] serves a single
+//! logout, which remembers first and deletes second. The embedded store keeps
+//! them in a map with a deadline, at most as many of each kind as it holds
+//! sessions (the oldest is forgotten first).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -67,7 +71,7 @@ impl MemoryGone {
         }
     }
 
-    fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
+    pub(super) fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
         let now = Instant::now();
         let deadline = now.checked_add(ttl).unwrap_or(now);
         let order = &mut self.order[gone as usize];
@@ -137,7 +141,7 @@ impl Store {
 }
 
 impl RedisStore {
-    fn gone_key(&self, room: &RoomId) -> String {
+    pub(super) fn gone_key(&self, room: &RoomId) -> String {
         format!("{}gone:{room}", self.prefix())
     }
 

@@ -6,9 +6,12 @@
 //! sweep that frees the memory of sessions nobody comes back to.
 //!
 //! It holds at most a fixed number of sessions (`MAX_SESSIONS`), so a flood of
-//! anonymous requests, each of which starts a session, cannot exhaust memory:
-//! beyond it the least recently written session is evicted, anonymous ones
-//! first, in O(log n). It also indexes sessions by user, for "log out
+//! anonymous requests, each of which starts a session, cannot exhaust memory.
+//! Beyond it one session is evicted in O(log n), chosen in the contract's
+//! order: sessions without an open socket on this instance (not pinned)
+//! before pinned ones; among those, anonymous before logged in; then the
+//! least recently used (read or written). So a flood never evicts a session
+//! whose socket is open. It also indexes sessions by user, for "log out
 //! everywhere".
 
 use std::{
@@ -17,16 +20,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{gone, lobby, presence, SessionState, StoreError};
-use crate::session::{SessionData, SessionId};
+use actix_web::cookie::Key;
+
+use super::{gone, lobby, presence, Gone, SessionState, StoreError};
+use crate::session::{RoomId, RoomKey, SessionData, SessionId};
 
 struct Entry {
     state: SessionState,
     expires_at: Instant,
     /// The login name it is indexed under, when logged in.
     user: Option<String>,
-    /// Its place in write order (for eviction).
-    written: u64,
+    /// Its place in use order, reads and writes (for eviction).
+    used: u64,
 }
 
 impl Entry {
@@ -36,17 +41,12 @@ impl Entry {
             state,
             expires_at: deadline(ttl),
             user,
-            written: 0,
+            used: 0,
         }
     }
 
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at > now
-    }
-
-    /// `0` anonymous, `1` logged in: the index of its eviction order.
-    fn class(&self) -> usize {
-        usize::from(self.user.is_some())
     }
 }
 
@@ -57,14 +57,19 @@ fn deadline(ttl: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
-/// The sessions with two indexes kept in step with them.
+/// The sessions with their indexes kept in step with them.
 struct Map {
     entries: HashMap<String, Entry>,
-    /// `(written, key)` in write order: `[0]` anonymous, `[1]` logged in.
-    recency: [BTreeSet<(u64, String)>; 2],
+    /// `(used, key)` in use order, one set per eviction class (see
+    /// [`Map::class`]), evicted from the first non-empty one.
+    recency: [BTreeSet<(u64, String)>; 4],
     /// User → the keys of its sessions.
     users: HashMap<String, HashSet<String>>,
-    writes: u64,
+    /// Key → how many open sockets on this instance pin it. Kept apart from
+    /// the entries: a socket may outlive its session (logout) and still
+    /// unpin it when it closes.
+    pins: HashMap<String, usize>,
+    uses: u64,
     capacity: usize,
 }
 
@@ -74,16 +79,24 @@ impl Map {
             entries: HashMap::new(),
             recency: Default::default(),
             users: HashMap::new(),
-            writes: 0,
+            pins: HashMap::new(),
+            uses: 0,
             capacity: capacity.max(1),
         }
     }
 
-    /// Inserts `entry` under `key` as its newest write, indexing it.
+    /// The eviction class of `key`: `0` not pinned and anonymous, `1` not
+    /// pinned and logged in, `2` pinned and anonymous, `3` pinned and logged
+    /// in. Whatever changes a class (a pin, the user) re-files the entry.
+    fn class(&self, key: &str, entry: &Entry) -> usize {
+        usize::from(entry.user.is_some()) + 2 * usize::from(self.pins.contains_key(key))
+    }
+
+    /// Inserts `entry` under `key` as its newest use, indexing it.
     fn insert(&mut self, key: String, mut entry: Entry) {
-        self.writes += 1;
-        entry.written = self.writes;
-        self.recency[entry.class()].insert((entry.written, key.clone()));
+        self.uses += 1;
+        entry.used = self.uses;
+        self.recency[self.class(&key, &entry)].insert((entry.used, key.clone()));
         if let Some(user) = &entry.user {
             self.users
                 .entry(user.clone())
@@ -107,7 +120,8 @@ impl Map {
         }
     }
 
-    /// Evicts the least recently written session, anonymous ones first.
+    /// Evicts the first session of the first non-empty class: the least
+    /// recently used of the lowest class.
     fn evict_one(&mut self) -> bool {
         let oldest = self
             .recency
@@ -118,7 +132,8 @@ impl Map {
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
         let entry = self.entries.remove(key)?;
-        self.recency[entry.class()].remove(&(entry.written, key.to_owned()));
+        let class = self.class(key, &entry);
+        self.recency[class].remove(&(entry.used, key.to_owned()));
         if let Some(user) = &entry.user {
             if let Some(keys) = self.users.get_mut(user) {
                 keys.remove(key);
@@ -140,6 +155,32 @@ impl Map {
                 false
             }
             None => false,
+        }
+    }
+
+    /// Reads a live `key`, making it the most recently used.
+    fn read(&mut self, key: &str) -> Option<&Entry> {
+        if !self.is_live(key) {
+            return None;
+        }
+        let entry = self.remove(key)?;
+        self.insert(key.to_owned(), entry);
+        self.entries.get(key)
+    }
+
+    /// Changes the pins of `key` by `change`, re-filing its entry when its
+    /// class changes.
+    fn repin(&mut self, key: &str, change: impl FnOnce(usize) -> usize) {
+        let entry = self.remove(key);
+        let pins = change(self.pins.get(key).copied().unwrap_or(0));
+        if pins == 0 {
+            self.pins.remove(key);
+        } else {
+            self.pins.insert(key.to_owned(), pins);
+        }
+        if let Some(entry) = entry {
+            // Re-inserted as used now: a socket opening on it is a use.
+            self.insert(key.to_owned(), entry);
         }
     }
 
@@ -180,6 +221,7 @@ pub struct MemoryStore {
     pub(super) log: lobby::SharedLog,
     pub(super) presence: presence::SharedPresence,
     pub(super) gone: gone::SharedGone,
+    rooms: RoomKey,
 }
 
 impl Default for MemoryStore {
@@ -195,15 +237,29 @@ impl MemoryStore {
     }
 
     /// An empty store that holds at most `capacity` sessions (and as many
-    /// remembered ends of each kind): a new session beyond it evicts the
-    /// least recently written one, anonymous ones first.
+    /// remembered ends of each kind): a new session beyond it evicts one,
+    /// unpinned before pinned, anonymous before logged in, then the least
+    /// recently used.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             sessions: Arc::new(Mutex::new(Map::new(capacity))),
             log: Arc::default(),
             presence: Arc::default(),
             gone: Arc::new(Mutex::new(gone::MemoryGone::new(capacity))),
+            rooms: RoomKey::new(&Key::generate()),
         }
+    }
+
+    /// Names rooms (for the remembered ends) with `rooms`, the key the
+    /// app's services use; without it the store draws a key of its own.
+    pub fn with_rooms(mut self, rooms: RoomKey) -> Self {
+        self.rooms = rooms;
+        self
+    }
+
+    /// The room id of a session.
+    pub(super) fn room(&self, id: &SessionId) -> RoomId {
+        self.rooms.room(id)
     }
 
     /// Starts the periodic sweep of expired sessions (and remembered ends)
@@ -237,11 +293,22 @@ impl MemoryStore {
     }
 
     pub(super) fn load(&self, key: &str) -> Option<SessionState> {
-        let mut sessions = lock(&self.sessions);
-        sessions
-            .is_live(key)
-            .then(|| sessions.entries.get(key).map(|entry| entry.state.clone()))
-            .flatten()
+        lock(&self.sessions)
+            .read(key)
+            .map(|entry| entry.state.clone())
+    }
+
+    /// One more open socket of `id` on this instance: the session is not
+    /// evicted before every unpinned one.
+    pub(super) fn pin(&self, id: &SessionId) {
+        lock(&self.sessions).repin(id.as_str(), |pins| pins.saturating_add(1));
+    }
+
+    /// One socket of `id` closed on this instance (once per [`pin`]).
+    ///
+    /// [`pin`]: Self::pin
+    pub(super) fn unpin(&self, id: &SessionId) {
+        lock(&self.sessions).repin(id.as_str(), |pins| pins.saturating_sub(1));
     }
 
     pub(super) fn create(&self, state: SessionState, ttl: Duration) -> SessionId {
@@ -280,17 +347,22 @@ impl MemoryStore {
 
     pub(super) fn renew(
         &self,
-        key: &str,
+        id: &SessionId,
         changes: SessionState,
         ttl: Duration,
+        renewed_for: Duration,
     ) -> Option<SessionId> {
         let mut sessions = lock(&self.sessions);
-        if !sessions.is_live(key) {
+        if !sessions.is_live(id.as_str()) {
             return None;
         }
-        let mut state = sessions.remove(key)?.state;
+        let mut state = sessions.remove(id.as_str())?.state;
         state.extend(changes);
-        Some(sessions.insert_fresh(Entry::new(state, ttl)))
+        let new = sessions.insert_fresh(Entry::new(state, ttl));
+        // Under the sessions' lock: no request sees the old key neither live
+        // nor renewed.
+        lock(&self.gone).remember(self.room(id), Gone::Renewed, renewed_for);
+        Some(new)
     }
 
     pub(super) fn touch(&self, key: &str, ttl: Duration) {
@@ -301,17 +373,29 @@ impl MemoryStore {
         lock(&self.sessions).remove(key);
     }
 
-    pub(super) fn end_user(&self, user: &str) -> Vec<SessionId> {
+    pub(super) fn end_user(
+        &self,
+        user: &str,
+        ended_for: Duration,
+        spare: Option<&SessionId>,
+    ) -> usize {
         let mut sessions = lock(&self.sessions);
         let keys: Vec<String> = sessions
             .users
             .get(user)
             .map(|keys| keys.iter().cloned().collect())
             .unwrap_or_default();
-        keys.into_iter()
-            .filter(|key| sessions.remove(key).is_some())
-            .map(SessionId::from_stored)
-            .collect()
+        let mut gone = lock(&self.gone);
+        let mut ended = 0;
+        let spare = spare.map(SessionId::as_str);
+        for key in keys {
+            if spare != Some(key.as_str()) && sessions.remove(&key).is_some() {
+                let room = self.room(&SessionId::from_stored(key));
+                gone.remember(room, Gone::LoggedOut, ended_for);
+                ended += 1;
+            }
+        }
+        ended
     }
 }
 
@@ -337,12 +421,35 @@ mod tests {
     }
 
     #[test]
-    fn beyond_its_capacity_it_evicts_the_least_recently_written_anonymous_first() {
+    fn pinned_sessions_go_last_and_reads_count_as_uses() {
+        let store = MemoryStore::with_capacity(3);
+        let pinned = store.create(SessionState::new(), LONG);
+        store.pin(&pinned);
+        let read = store.create(logged_in("bob"), LONG);
+        let unread = store.create(logged_in("carol"), LONG);
+        // Reading `read` makes `unread` the least recently used.
+        assert!(store.load(read.as_str()).is_some());
+        store.create(logged_in("dave"), LONG);
+        assert!(store.load(unread.as_str()).is_none(), "evicted");
+        // A pinned anonymous session outlasts unpinned logged-in ones.
+        store.create(logged_in("erin"), LONG);
+        store.create(logged_in("fay"), LONG);
+        assert!(store.load(read.as_str()).is_none(), "not pinned goes");
+        assert!(store.load(pinned.as_str()).is_some(), "pinned stays");
+        // Unpinned, it goes first again (anonymous).
+        store.unpin(&pinned);
+        store.create(logged_in("gus"), LONG);
+        assert!(store.load(pinned.as_str()).is_none());
+        assert_eq!(store.len(), 3);
+    }
+
+    #[test]
+    fn beyond_its_capacity_it_evicts_the_least_recently_used_anonymous_first() {
         let store = MemoryStore::with_capacity(3);
         let alice = store.create(logged_in("alice"), LONG);
         let old = store.create(SessionState::new(), LONG);
         let young = store.create(SessionState::new(), LONG);
-        // Writing `old` makes `young` the least recently written.
+        // Writing `old` makes `young` the least recently used.
         store.touch(old.as_str(), LONG);
         store.create(SessionState::new(), LONG);
         assert!(store.load(young.as_str()).is_none(), "evicted");
@@ -366,14 +473,13 @@ mod tests {
         let first = store.create(logged_in("bob"), LONG);
         let anonymous = store.create(SessionState::new(), LONG);
         let second = store
-            .renew(anonymous.as_str(), logged_in("bob"), LONG)
+            .renew(&anonymous, logged_in("bob"), LONG, LONG)
             .expect("renewed");
         let other = store.create(logged_in("carol"), LONG);
         store.delete(first.as_str());
-        let ended = store.end_user("bob");
-        assert_eq!(ended, vec![second.clone()]);
+        assert_eq!(store.end_user("bob", LONG, None), 1);
         assert!(store.load(second.as_str()).is_none());
         assert!(store.load(other.as_str()).is_some());
-        assert!(store.end_user("bob").is_empty());
+        assert_eq!(store.end_user("bob", LONG, None), 0);
     }
 }

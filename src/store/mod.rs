@@ -14,7 +14,9 @@ mod gone;
 mod lobby;
 mod memory;
 mod presence;
+mod presence_scripts;
 mod redis;
+mod scripts;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -25,9 +27,9 @@ pub use self::redis::{Link, RedisStore, CALL_TIMEOUT};
 pub use gone::Gone;
 pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
-pub use presence::{Roster, Transition};
+pub use presence::{Roster, SocketChange, Transition};
 
-use crate::session::SessionId;
+use crate::session::{RoomId, SessionId};
 
 /// A session's state as actix-session holds it: JSON-encoded values by key.
 pub type SessionState = HashMap<String, String>;
@@ -76,7 +78,7 @@ impl Store {
     pub async fn load(&self, id: &SessionId) -> Result<Option<SessionState>, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.load(id.as_str())),
-            Self::Redis(store) => store.load(id.as_str()).await,
+            Self::Redis(store) => store.load(id).await,
         }
     }
 
@@ -101,7 +103,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.replace(id.as_str(), state, ttl)),
-            Self::Redis(store) => store.replace(id.as_str(), state, ttl).await,
+            Self::Redis(store) => store.replace(id, state, ttl).await,
         }
     }
 
@@ -115,22 +117,34 @@ impl Store {
     ) -> Result<Option<u64>, StoreError> {
         match self {
             Self::Memory(store) => store.increment(id.as_str(), field, ttl),
-            Self::Redis(store) => store.increment(id.as_str(), field, ttl).await,
+            Self::Redis(store) => store.increment(id, field, ttl).await,
         }
     }
 
     /// Moves an existing session to a fresh key with `changes` merged into its
-    /// state, atomically (the old key stops working at once); the new key, or
-    /// `None` when the session is gone.
+    /// state, and remembers the old key as [`Gone::Renewed`] for
+    /// `renewed_for`, in one atomic step (the old key stops working at once,
+    /// and is never seen neither live nor renewed); the new key, or `None`
+    /// when the session is gone.
     pub async fn renew(
         &self,
         id: &SessionId,
         changes: SessionState,
         ttl: Duration,
+        renewed_for: Duration,
     ) -> Result<Option<SessionId>, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.renew(id.as_str(), changes, ttl)),
-            Self::Redis(store) => store.renew(id.as_str(), changes, ttl).await,
+            Self::Memory(store) => Ok(store.renew(id, changes, ttl, renewed_for)),
+            Self::Redis(store) => store.renew(id, changes, ttl, renewed_for).await,
+        }
+    }
+
+    /// The room id of a session, as this store names it (a keyed hash of
+    /// the key).
+    pub fn room(&self, id: &SessionId) -> RoomId {
+        match self {
+            Self::Memory(store) => store.room(id),
+            Self::Redis(store) => store.room(id),
         }
     }
 
@@ -141,15 +155,43 @@ impl Store {
                 store.touch(id.as_str(), ttl);
                 Ok(())
             }
-            Self::Redis(store) => store.touch(id.as_str(), ttl).await,
+            Self::Redis(store) => store.touch(id, ttl).await,
         }
     }
 
-    /// Deletes every session logged in as `user`; their keys.
-    pub async fn end_user(&self, user: &str) -> Result<Vec<SessionId>, StoreError> {
+    /// Deletes every session logged in as `user` but `spare`, remembering
+    /// each as [`Gone::LoggedOut`] for `ended_for` in the same step as its
+    /// delete; how many it ended. With Redis this takes as many bounded steps
+    /// as needed; after a failure half way, calling it again finishes the
+    /// work (the caller's own session, spared and ended last, still carries
+    /// the retry).
+    pub async fn end_user(
+        &self,
+        user: &str,
+        ended_for: Duration,
+        spare: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.end_user(user)),
-            Self::Redis(store) => store.end_user(user).await,
+            Self::Memory(store) => Ok(store.end_user(user, ended_for, spare)),
+            Self::Redis(store) => store.end_user(user, ended_for, spare).await,
+        }
+    }
+
+    /// Says a socket of `id` opened on this instance: the embedded store
+    /// evicts sessions with an open socket only after every other one.
+    /// Nothing to do for Redis, whose memory Redis itself bounds.
+    pub fn pin(&self, id: &SessionId) {
+        if let Self::Memory(store) = self {
+            store.pin(id);
+        }
+    }
+
+    /// Says a socket of `id` closed on this instance (once per [`pin`]).
+    ///
+    /// [`pin`]: Self::pin
+    pub fn unpin(&self, id: &SessionId) {
+        if let Self::Memory(store) = self {
+            store.unpin(id);
         }
     }
 
@@ -160,7 +202,7 @@ impl Store {
                 store.delete(id.as_str());
                 Ok(())
             }
-            Self::Redis(store) => store.delete(id.as_str()).await,
+            Self::Redis(store) => store.delete(id).await,
         }
     }
 }

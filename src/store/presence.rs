@@ -1,5 +1,6 @@
-//! Presence, kept where sessions are: how many sockets each user has on each
-//! instance, who is online, and who has had no socket since when.
+//! Presence, kept where sessions are: which sockets each user has open on
+//! each instance (by socket id, so adding or removing one twice changes
+//! nothing), who is online, and who has had no socket since when.
 //!
 //! Every change is one atomic step that returns the transition it caused, if
 //! any, with a version that increases with every transition of every user, so
@@ -7,6 +8,8 @@
 //! tell a late announcement from a new one. A user whose last socket closes is
 //! only marked; [`Store::presence_sweep`] later announces offline those
 //! still without a socket after the grace, re-checking in the same step.
+//! How the services keep the store in step with the sockets (and heal it) is
+//! in `services::presence`.
 //!
 //! With Redis each instance also refreshes a key with a TTL; the sweep treats
 //! an instance whose key has expired (crashed, cut off) as having no sockets,
@@ -14,17 +17,19 @@
 //! instance and needs none of that.
 
 use std::{
-    collections::{BTreeSet, HashMap},
-    sync::{LazyLock, Mutex, PoisonError},
+    collections::{BTreeSet, HashMap, HashSet},
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use redis::Script;
+use redis::AsyncCommands;
 
 use super::{
+    presence_scripts::{BEAT, ROSTER, SWEEP, SWEEP_BATCH, SYNC},
     redis::{bounded, RedisStore},
     Store, StoreError,
 };
+use crate::events::SocketId;
 
 /// A user came online or went offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,116 +51,20 @@ pub struct Roster {
     pub version: u64,
 }
 
-/// Counts sockets. KEYS: 1 the user's counts, 2 online, 3 pending, 4 version,
-/// 5 the instance's users. ARGV: 1 user, 2 instance, 3 how many sockets,
-/// 4 `add` or `set`. Returns the new version when the user came online, else
-/// 0. (Only the heartbeat lists an instance among those the sweep checks, so
-/// an instance is never swept before its first heartbeat.)
-static JOIN: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if ARGV[4] == 'set' then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-else
-  redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
-end
-redis.call('SADD', KEYS[5], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then return redis.call('INCR', KEYS[4]) end
-return 0
-",
-    )
-});
+/// Socket ids to remove from and add to what the store holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketChange<'a> {
+    /// The ids to remove (absent ones are ignored).
+    pub remove: &'a [SocketId],
+    /// The ids to add (present ones are ignored).
+    pub add: &'a [SocketId],
+}
 
-/// Uncounts a socket. KEYS as for JOIN; ARGV: 1 user, 2 instance, 3 grace in
-/// ms. Returns the new version when the user went offline at once (no
-/// grace), else 0 (a user left without sockets is marked pending).
-static LEAVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('HINCRBY', KEYS[1], ARGV[2], -1) <= 0 then
-  redis.call('HDEL', KEYS[1], ARGV[2])
-  redis.call('SREM', KEYS[5], ARGV[1])
-end
-if redis.call('HLEN', KEYS[1]) > 0 or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
-  return 0
-end
-if tonumber(ARGV[3]) == 0 then
-  redis.call('SREM', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return redis.call('INCR', KEYS[4])
-end
-local now = redis.call('TIME')
-redis.call('ZADD', KEYS[3], now[1] * 1000 + math.floor(now[2] / 1000), ARGV[1])
-return 0
-",
-    )
-});
-
-/// Drops the counts of silent instances, then announces offline the pending
-/// users whose grace has passed and who still have no socket. KEYS: 1 online,
-/// 2 pending, 3 version, 4 instances. ARGV: 1 key prefix, 2 grace in ms.
-/// Returns `user, version, user, version, ...`.
-static SWEEP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local prefix = ARGV[1] .. 'presence:'
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  if redis.call('EXISTS', prefix .. 'alive:' .. id) == 0 then
-    local users = prefix .. 'instance:' .. id
-    for _, user in ipairs(redis.call('SMEMBERS', users)) do
-      local counts = prefix .. 'user:' .. user
-      redis.call('HDEL', counts, id)
-      if redis.call('HLEN', counts) == 0 and redis.call('SISMEMBER', KEYS[1], user) == 1 then
-        redis.call('ZADD', KEYS[2], 'NX', now, user)
-      end
-    end
-    redis.call('DEL', users)
-    redis.call('SREM', KEYS[4], id)
-  end
-end
-local out = {}
-for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))) do
-  redis.call('ZREM', KEYS[2], user)
-  if redis.call('HLEN', prefix .. 'user:' .. user) == 0 and redis.call('SREM', KEYS[1], user) == 1 then
-    table.insert(out, user)
-    table.insert(out, redis.call('INCR', KEYS[3]))
-  end
-end
-return out
-",
-    )
-});
-
-/// Refreshes an instance's liveness key. KEYS: 1 the key, 2 instances.
-/// ARGV: 1 instance, 2 TTL in ms. Returns 1 when the key had lapsed (the
-/// others may have dropped this instance's counts), else 0.
-static BEAT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local lapsed = 1 - redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
-return lapsed
-",
-    )
-});
-
-/// The roster and its version, read together. KEYS: 1 online, 2 version.
-static ROSTER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-return {tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('SMEMBERS', KEYS[1])}
-",
-    )
-});
-
-/// The embedded store's presence.
+/// The embedded store's presence (by instance too, like Redis, although the
+/// app runs one instance on it).
 #[derive(Default)]
 pub(super) struct MemoryPresence {
-    sockets: HashMap<String, usize>,
+    sockets: HashMap<String, HashSet<(String, SocketId)>>,
     online: BTreeSet<String>,
     since: HashMap<String, Instant>,
     version: u64,
@@ -173,39 +82,54 @@ impl MemoryPresence {
 }
 
 impl Store {
-    /// Counts `sockets` more sockets of `user` on `instance`, or, with
-    /// `replace`, sets the count (re-registering after the store lost it).
-    /// The transition when the user came online.
-    pub async fn presence_join(
+    /// The ids of `user`'s sockets on `instance` that the store holds.
+    pub async fn presence_sockets(
         &self,
         user: &str,
         instance: &str,
-        sockets: usize,
-        replace: bool,
-    ) -> Result<Option<Transition>, StoreError> {
+    ) -> Result<Vec<SocketId>, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.presence_join(user, sockets, replace)),
-            Self::Redis(store) => store.presence_join(user, instance, sockets, replace).await,
+            Self::Memory(store) => Ok(store.presence_sockets(user, instance)),
+            Self::Redis(store) => store.presence_sockets(user, instance).await,
         }
     }
 
-    /// Uncounts one socket of `user` on `instance`. A user left without any
-    /// socket goes offline at once when `grace` is zero (the transition is
-    /// returned), else at the first sweep after `grace`.
-    pub async fn presence_leave(
+    /// The users the store holds sockets of on `instance`.
+    pub async fn presence_users(&self, instance: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Self::Memory(store) => Ok(store.presence_users(instance)),
+            Self::Redis(store) => store.presence_users(instance).await,
+        }
+    }
+
+    /// Removes the sockets `remove` and adds the sockets `add` of `user` on
+    /// `instance`, idempotently (a socket added twice is held once; removing
+    /// one not held changes nothing), in one atomic step; the user's
+    /// transition, if any. A user left without any socket goes offline at
+    /// once when `grace` is zero, else at the first sweep after `grace`.
+    /// With Redis, the keys of this user and instance expire by themselves
+    /// after `keep` without another call.
+    pub async fn presence_sync(
         &self,
         user: &str,
         instance: &str,
+        change: SocketChange<'_>,
         grace: Duration,
+        keep: Duration,
     ) -> Result<Option<Transition>, StoreError> {
         match self {
-            Self::Memory(store) => Ok(store.presence_leave(user, grace)),
-            Self::Redis(store) => store.presence_leave(user, instance, grace).await,
+            Self::Memory(store) => Ok(store.presence_sync(user, instance, change, grace)),
+            Self::Redis(store) => {
+                store
+                    .presence_sync(user, instance, change, grace, keep)
+                    .await
+            }
         }
     }
 
     /// Takes offline the users without a socket for `grace` (with Redis,
-    /// counting silent instances as having none); their transitions.
+    /// counting silent instances as having none, a batch of their users per
+    /// call); their transitions.
     pub async fn presence_sweep(&self, grace: Duration) -> Result<Vec<Transition>, StoreError> {
         match self {
             Self::Memory(store) => Ok(store.presence_sweep(grace)),
@@ -222,7 +146,7 @@ impl Store {
     }
 
     /// Says `instance` is alive for `ttl` more. Whether it had been silent
-    /// for longer (its counts may have been dropped). Always `false` for the
+    /// for longer (its sockets may have been dropped). Always `false` for the
     /// embedded store, which has one instance.
     pub async fn instance_alive(&self, instance: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self {
@@ -237,22 +161,50 @@ impl super::MemoryStore {
         self.presence.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn presence_join(&self, user: &str, sockets: usize, replace: bool) -> Option<Transition> {
-        let mut book = self.presence();
-        let count = book.sockets.entry(user.to_owned()).or_default();
-        *count = if replace { sockets } else { *count + sockets };
-        book.since.remove(user);
-        book.online
-            .insert(user.to_owned())
-            .then(|| book.transition(user, true))
+    fn presence_sockets(&self, user: &str, instance: &str) -> Vec<SocketId> {
+        self.presence()
+            .sockets
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| at == instance)
+            .map(|(_, socket)| *socket)
+            .collect()
     }
 
-    fn presence_leave(&self, user: &str, grace: Duration) -> Option<Transition> {
+    fn presence_users(&self, instance: &str) -> Vec<String> {
+        self.presence()
+            .sockets
+            .iter()
+            .filter(|(_, sockets)| sockets.iter().any(|(at, _)| at == instance))
+            .map(|(user, _)| user.clone())
+            .collect()
+    }
+
+    fn presence_sync(
+        &self,
+        user: &str,
+        instance: &str,
+        change: SocketChange<'_>,
+        grace: Duration,
+    ) -> Option<Transition> {
         let mut book = self.presence();
-        let count = book.sockets.entry(user.to_owned()).or_default();
-        *count = count.saturating_sub(1);
-        if *count > 0 {
-            return None;
+        let sockets = book.sockets.entry(user.to_owned()).or_default();
+        for socket in change.remove {
+            sockets.remove(&(instance.to_owned(), *socket));
+        }
+        sockets.extend(
+            change
+                .add
+                .iter()
+                .map(|socket| (instance.to_owned(), *socket)),
+        );
+        if !sockets.is_empty() {
+            book.since.remove(user);
+            return book
+                .online
+                .insert(user.to_owned())
+                .then(|| book.transition(user, true));
         }
         book.sockets.remove(user);
         if !book.online.contains(user) {
@@ -260,9 +212,13 @@ impl super::MemoryStore {
         }
         if grace.is_zero() {
             book.online.remove(user);
+            book.since.remove(user);
             return Some(book.transition(user, false));
         }
-        book.since.insert(user.to_owned(), Instant::now());
+        // A repeated or stray leave does not restart the grace.
+        book.since
+            .entry(user.to_owned())
+            .or_insert_with(Instant::now);
         None
     }
 
@@ -302,49 +258,51 @@ impl RedisStore {
         format!("{}presence:{name}", self.prefix())
     }
 
-    /// The keys JOIN and LEAVE take, in their order.
-    fn counting_keys(&self, user: &str, instance: &str) -> [String; 5] {
-        [
-            self.presence_key(&format!("user:{user}")),
-            self.presence_key("online"),
-            self.presence_key("pending"),
-            self.presence_key("version"),
-            self.presence_key(&format!("instance:{instance}")),
-        ]
+    fn sockets_key(&self, user: &str, instance: &str) -> String {
+        self.presence_key(&format!("sockets:{instance}:{user}"))
     }
 
-    async fn presence_join(
+    async fn presence_sockets(
         &self,
         user: &str,
         instance: &str,
-        sockets: usize,
-        replace: bool,
-    ) -> Result<Option<Transition>, StoreError> {
-        let mut call = JOIN.prepare_invoke();
-        call.key(&self.counting_keys(user, instance))
-            .arg(user)
-            .arg(instance)
-            .arg(sockets)
-            .arg(if replace { "set" } else { "add" });
+    ) -> Result<Vec<SocketId>, StoreError> {
+        let (mut connection, key) = (self.connection(), self.sockets_key(user, instance));
+        bounded(async move { connection.smembers(key).await }).await
+    }
+
+    async fn presence_users(&self, instance: &str) -> Result<Vec<String>, StoreError> {
         let mut connection = self.connection();
-        let version: u64 = bounded(async move { call.invoke_async(&mut connection).await }).await?;
-        Ok(came(user, true, version))
+        let key = self.presence_key(&format!("instance:{instance}"));
+        bounded(async move { connection.smembers(key).await }).await
     }
 
-    async fn presence_leave(
+    async fn presence_sync(
         &self,
         user: &str,
         instance: &str,
+        change: SocketChange<'_>,
         grace: Duration,
+        keep: Duration,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut call = LEAVE.prepare_invoke();
-        call.key(&self.counting_keys(user, instance))
+        let mut call = SYNC.prepare_invoke();
+        call.key(self.sockets_key(user, instance))
+            .key(self.presence_key(&format!("at:{user}")))
+            .key(self.presence_key("online"))
+            .key(self.presence_key("pending"))
+            .key(self.presence_key("version"))
+            .key(self.presence_key(&format!("instance:{instance}")))
             .arg(user)
             .arg(instance)
-            .arg(grace.as_millis().to_string());
+            .arg(grace.as_millis().to_string())
+            .arg(keep.as_millis().max(1).to_string())
+            .arg(change.remove.len())
+            .arg(change.remove)
+            .arg(change.add);
         let mut connection = self.connection();
-        let version: u64 = bounded(async move { call.invoke_async(&mut connection).await }).await?;
-        Ok(came(user, false, version))
+        let (version, online): (u64, u8) =
+            bounded(async move { call.invoke_async(&mut connection).await }).await?;
+        Ok(came(user, online == 1, version))
     }
 
     async fn presence_sweep(&self, grace: Duration) -> Result<Vec<Transition>, StoreError> {
@@ -354,7 +312,8 @@ impl RedisStore {
             .key(self.presence_key("version"))
             .key(self.presence_key("instances"))
             .arg(self.prefix())
-            .arg(grace.as_millis().to_string());
+            .arg(grace.as_millis().to_string())
+            .arg(SWEEP_BATCH);
         let mut connection = self.connection();
         let flat: Vec<(String, u64)> =
             bounded(async move { call.invoke_async(&mut connection).await }).await?;

@@ -1,8 +1,10 @@
 //! Black-box tests of the contract, against the real app on port 0.
 
 mod auth;
+mod bounded_redis;
 mod chaos;
 mod concurrency;
+mod eviction;
 mod expiry;
 mod frames;
 mod heartbeat;
@@ -16,6 +18,7 @@ mod logout_everywhere;
 mod metrics;
 mod origin;
 mod presence;
+mod presence_heals;
 #[path = "../support/proxy.rs"]
 mod proxy;
 mod raw;

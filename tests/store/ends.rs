@@ -38,6 +38,7 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
             &anonymous,
             SessionData::login_changes(&DisplayName::parse("alice").expect("a name")),
             LONG,
+            LONG,
         )
         .await
         .expect("the store renews")
@@ -50,6 +51,7 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
             &moved,
             SessionData::login_changes(&DisplayName::parse("carol").expect("a name")),
             LONG,
+            LONG,
         )
         .await
         .expect("the store renews")
@@ -58,18 +60,45 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
     let deleted = create(&store, &as_user("alice")).await;
     store.delete(&deleted).await.expect("the store deletes");
 
-    let mut ended = store
-        .end_user("alice")
+    let ended = store
+        .end_user("alice", LONG, None)
         .await
         .expect("the store ends a user");
 
-    let mut expected = vec![first.clone(), second.clone()];
-    ended.sort_by(|x, y| x.as_str().cmp(y.as_str()));
-    expected.sort_by(|x, y| x.as_str().cmp(y.as_str()));
-    assert_eq!(ended, expected);
+    assert_eq!(ended, 2);
     assert!(!exists(&store, &first).await && !exists(&store, &second).await);
+    for id in [&first, &second] {
+        assert_eq!(
+            store.gone(&store.room(id)).await.expect("a read"),
+            Some(Gone::LoggedOut),
+            "remembered as logged out in the same step"
+        );
+    }
     assert!(exists(&store, &bob).await && exists(&store, &carol).await);
-    assert!(store.end_user("alice").await.expect("again").is_empty());
+    assert_eq!(store.gone(&store.room(&bob)).await.expect("a read"), None);
+    assert_eq!(store.end_user("alice", LONG, None).await.expect("again"), 0);
+}
+
+pub async fn ending_a_user_can_spare_one_session_for_last(store: Store) {
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(create(&store, &as_user("dan")).await);
+    }
+    let own = ids[0].clone();
+    let ended = store
+        .end_user("dan", LONG, Some(&own))
+        .await
+        .expect("the store ends a user");
+    assert_eq!(ended, 4);
+    assert!(exists(&store, &own).await, "spared");
+    for id in &ids[1..] {
+        assert!(!exists(&store, id).await);
+    }
+    assert_eq!(
+        store.end_user("dan", LONG, None).await.expect("the rest"),
+        1
+    );
+    assert!(!exists(&store, &own).await);
 }
 
 pub async fn remembered_ends_last_their_own_lifetime(store: Store) {

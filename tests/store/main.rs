@@ -30,8 +30,9 @@ use actix_web::{
 };
 use serde_json::{json, Value};
 use session_bridge::{
+    session::RoomKey,
     session::{keys, SessionCookie, SessionData, SessionId, TypedSession},
-    store::{MemoryStore, RedisStore, SessionState, Store},
+    store::{Gone, MemoryStore, RedisStore, SessionState, Store},
 };
 
 /// A lifetime that ends within the test.
@@ -55,7 +56,8 @@ async fn memory() -> (Store, Keep) {
 async fn redis() -> (Store, Keep) {
     let server = redis_server::RedisServer::start();
     let client = ::redis::Client::open(server.url()).expect("a Redis URL");
-    let store = RedisStore::new(client, "store-test:").expect("a Redis store");
+    let rooms = RoomKey::new(&Key::generate());
+    let store = RedisStore::new(client, "store-test:", rooms).expect("a Redis store");
     (Store::Redis(store), Box::new(server))
 }
 
@@ -305,6 +307,7 @@ async fn renew_moves_the_session_to_a_new_key_with_changes_merged(store: Store) 
             &old,
             state(&[("name", "\"Ada\""), ("authenticated", "true")]),
             LONG,
+            LONG,
         )
         .await
         .expect("renew")
@@ -321,6 +324,11 @@ async fn renew_moves_the_session_to_a_new_key_with_changes_merged(store: Store) 
     );
     assert_eq!(load(&store, &old).await, None, "the old key is gone");
     assert_eq!(
+        store.gone(&store.room(&old)).await.expect("a read"),
+        Some(Gone::Renewed),
+        "the old key is remembered as renewed in the same step"
+    );
+    assert_eq!(
         store.increment(&old, "count", LONG).await.expect("incr"),
         None,
         "the old key cannot be written"
@@ -335,7 +343,7 @@ async fn renew_moves_the_session_to_a_new_key_with_changes_merged(store: Store) 
 async fn renew_of_a_missing_session_is_none(store: Store) {
     for (what, id) in missing_sessions(&store).await {
         let renewed = store
-            .renew(&id, state(&[("name", "\"Ada\"")]), LONG)
+            .renew(&id, state(&[("name", "\"Ada\"")]), LONG, LONG)
             .await
             .expect("renew");
         assert_eq!(renewed, None, "{what} is not renewed");
@@ -447,7 +455,7 @@ async fn renew_restarts_the_lifetime(store: Store) {
         .expect("create");
 
     let new = store
-        .renew(&old, state(&[("authenticated", "true")]), LONG)
+        .renew(&old, state(&[("authenticated", "true")]), LONG, LONG)
         .await
         .expect("renew")
         .expect("a live session renews");
@@ -724,8 +732,10 @@ stores! {
         the_first_socket_brings_a_user_online_once,
         without_grace_the_last_socket_takes_the_user_offline_at_once,
         with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it,
-        a_recount_sets_the_count_instead_of_adding,
+        adding_a_socket_twice_and_removing_it_once_takes_the_user_offline,
+        removing_a_socket_never_added_is_harmless,
         ending_a_user_deletes_every_session_logged_in_under_its_name,
+        ending_a_user_can_spare_one_session_for_last,
         remembered_ends_last_their_own_lifetime,
     ]
 }

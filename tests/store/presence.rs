@@ -1,25 +1,60 @@
-//! Presence on every store: transitions decided once, the grace, re-counting
-//! after a loss, and (Redis) silent instances.
+//! Presence on every store: transitions decided once, the grace, idempotent
+//! socket adds and removes, and (Redis) silent instances.
 
 use std::time::Duration;
 
-use session_bridge::store::{Store, Transition};
+use session_bridge::store::{SocketChange, Store, Transition};
 
 const NO_GRACE: Duration = Duration::ZERO;
 const LONG_GRACE: Duration = Duration::from_secs(3600);
+const KEEP: Duration = Duration::from_secs(3600);
 
+/// Adds socket 1 of `user` on `instance`.
 async fn join(store: &Store, user: &str, instance: &str) -> Option<Transition> {
-    store
-        .presence_join(user, instance, 1, false)
-        .await
-        .expect("the store counts a socket")
+    join_socket(store, user, instance, 1).await
 }
 
-async fn leave(store: &Store, user: &str, instance: &str, grace: Duration) -> Option<Transition> {
+async fn join_socket(store: &Store, user: &str, instance: &str, socket: u64) -> Option<Transition> {
     store
-        .presence_leave(user, instance, grace)
+        .presence_sync(
+            user,
+            instance,
+            SocketChange {
+                remove: &[],
+                add: &[socket],
+            },
+            NO_GRACE,
+            KEEP,
+        )
         .await
-        .expect("the store uncounts a socket")
+        .expect("the store adds a socket")
+}
+
+/// Removes socket 1 of `user` on `instance`.
+async fn leave(store: &Store, user: &str, instance: &str, grace: Duration) -> Option<Transition> {
+    leave_socket(store, user, instance, 1, grace).await
+}
+
+async fn leave_socket(
+    store: &Store,
+    user: &str,
+    instance: &str,
+    socket: u64,
+    grace: Duration,
+) -> Option<Transition> {
+    store
+        .presence_sync(
+            user,
+            instance,
+            SocketChange {
+                remove: &[socket],
+                add: &[],
+            },
+            grace,
+            KEEP,
+        )
+        .await
+        .expect("the store removes a socket")
 }
 
 async fn online(store: &Store) -> Vec<String> {
@@ -33,7 +68,11 @@ async fn online(store: &Store) -> Vec<String> {
 pub async fn the_first_socket_brings_a_user_online_once(store: Store) {
     let came = join(&store, "bob", "a").await.expect("bob came online");
     assert_eq!((came.user.as_str(), came.online), ("bob", true));
-    assert_eq!(join(&store, "bob", "a").await, None, "a second socket");
+    assert_eq!(
+        join_socket(&store, "bob", "a", 2).await,
+        None,
+        "a second socket"
+    );
     assert_eq!(join(&store, "bob", "b").await, None, "a socket elsewhere");
     let alice = join(&store, "alice", "b").await.expect("alice came online");
     assert!(alice.version > came.version, "versions increase");
@@ -80,21 +119,38 @@ pub async fn with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it(sto
     assert!(online(&store).await.is_empty());
 }
 
-pub async fn a_recount_sets_the_count_instead_of_adding(store: Store) {
-    join(&store, "bob", "a").await;
-    let recount = store
-        .presence_join("bob", "a", 2, true)
-        .await
-        .expect("the store recounts");
-    assert_eq!(recount, None, "bob was online");
+pub async fn adding_a_socket_twice_and_removing_it_once_takes_the_user_offline(store: Store) {
+    assert!(join(&store, "bob", "a").await.is_some());
     assert_eq!(
-        leave(&store, "bob", "a", NO_GRACE).await,
+        join(&store, "bob", "a").await,
         None,
-        "one of two"
+        "the same socket again"
     );
-    assert!(
-        leave(&store, "bob", "a", NO_GRACE).await.is_some(),
-        "two of two"
+    let went = leave(&store, "bob", "a", NO_GRACE).await;
+    assert_eq!(went.map(|t| t.online), Some(false), "its one socket left");
+    assert!(online(&store).await.is_empty());
+    assert_eq!(
+        store
+            .presence_sockets("bob", "a")
+            .await
+            .expect("a read")
+            .len(),
+        0
+    );
+}
+
+pub async fn removing_a_socket_never_added_is_harmless(store: Store) {
+    assert_eq!(leave(&store, "nobody", "a", NO_GRACE).await, None);
+    assert!(online(&store).await.is_empty(), "nobody came online");
+    join_socket(&store, "bob", "a", 1).await;
+    assert_eq!(leave_socket(&store, "bob", "a", 9, NO_GRACE).await, None);
+    assert_eq!(online(&store).await, ["bob"], "bob keeps his socket");
+    // A stray remove during the grace does not restart it.
+    leave(&store, "bob", "a", LONG_GRACE).await;
+    leave_socket(&store, "bob", "a", 9, LONG_GRACE).await;
+    assert_eq!(
+        store.presence_sweep(NO_GRACE).await.expect("a sweep").len(),
+        1
     );
 }
 
