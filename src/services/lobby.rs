@@ -18,6 +18,7 @@ use crate::{
     events::{Audience, Event, Events, InstanceId, Order},
     protocol::{ChatMessage, ChatText, ServerEvent},
     store::{Store, StoreError},
+    telemetry,
 };
 
 /// The lobby's messages, from a socket's point of view: the last position it
@@ -91,6 +92,7 @@ impl Lobby {
                 self.events.emit(event).await;
             }
         }
+        metrics::counter!(telemetry::CHAT_MESSAGES).increment(1);
         Ok(())
     }
 

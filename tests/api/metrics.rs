@@ -201,3 +201,41 @@ async fn livez_answers_200_while_redis_is_down() {
     assert_eq!(response.text().await.expect("a body"), r#"{"status":"ok"}"#);
     assert_eq!(app.health().await.0, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[actix_web::test]
+async fn socket_metrics_count_sockets_closes_by_code_deliveries_and_chat() {
+    let app = spawn_app().await;
+    let before = scrape(&app).await;
+    let alice = app.visitor();
+    alice.login("alice").await;
+    let (mut socket, _) = alice.connect_to_lobby().await;
+    socket.send_chat("hello").await;
+    assert_eq!(socket.expect_event("chat").await["text"], "hello");
+    let open = scrape(&app).await;
+    assert!(total(&open, "session_bridge_sockets", &[("transport", "ws")]) >= 1.0);
+    for (name, at_least) in [
+        ("session_bridge_chat_messages_total", 1.0),
+        ("session_bridge_events_delivered_total", 1.0),
+        ("session_bridge_event_delivery_seconds_count", 1.0),
+    ] {
+        assert!(
+            total(&open, name, &[]) >= total(&before, name, &[]) + at_least,
+            "{name} did not move"
+        );
+    }
+
+    // A logout closes the socket with 4000: counted under that code.
+    assert_eq!(alice.post_logout().await.status(), 204);
+    socket.expect_close(4000).await;
+    let closes = |samples: &[Sample]| {
+        total(
+            samples,
+            "session_bridge_socket_closes_total",
+            &[("code", "4000")],
+        )
+    };
+    wait_until_within(WAIT, "the 4000 close to be counted", || async {
+        closes(&scrape(&app).await) >= closes(&before) + 1.0
+    })
+    .await;
+}
