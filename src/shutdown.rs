@@ -42,18 +42,21 @@ impl Shutdown {
     }
 
     /// Closes every socket with 1001 and waits until the registry is empty
-    /// or [`DRAIN_TIMEOUT`] has passed.
+    /// and actix has let go of their connections, or [`DRAIN_TIMEOUT`] has
+    /// passed; then aborts whatever connection is left (a client that does
+    /// not read never takes its close frame).
     pub async fn drain(&self, registry: &Registry) {
         self.draining.store(true, Ordering::Release);
         registry.close(&Audience::Lobby, Close::ShuttingDown);
         let deadline = Instant::now() + DRAIN_TIMEOUT;
-        while Instant::now() < deadline {
-            if registry.stats().sockets == 0 {
-                return;
-            }
+        let busy = || registry.stats().sockets > 0 || registry.watched_open() > 0;
+        while busy() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        log::warn!("shutting down with sockets still open after {DRAIN_TIMEOUT:?}");
+        if registry.stats().sockets > 0 {
+            log::warn!("shutting down with sockets still open after {DRAIN_TIMEOUT:?}");
+        }
+        registry.abort_watched();
     }
 }
 

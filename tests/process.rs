@@ -1,14 +1,18 @@
 //! The compiled binary as an operator runs it: a bad variable stops it before
 //! anything starts (exit code 2, one line naming the variable), and SIGTERM or
-//! Ctrl-C closes every socket with 1001 and exits 0.
+//! Ctrl-C closes every socket with 1001 and exits 0, also one whose client
+//! does not read.
 
+#[allow(dead_code)]
+#[path = "support/raw_socket.rs"]
+mod raw_socket;
 #[allow(dead_code)]
 #[path = "support/server_process.rs"]
 mod server_process;
 
 use std::{net::TcpListener, process::Stdio, time::Duration};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
 
 use server_process::{
@@ -210,4 +214,40 @@ async fn sigterm_closes_every_socket_with_1001_and_exits_0() {
 #[tokio::test]
 async fn ctrl_c_closes_every_socket_with_1001_and_exits_0() {
     assert_graceful_shutdown_on("INT").await;
+}
+
+#[tokio::test]
+async fn sigterm_ends_a_socket_whose_client_does_not_read_and_exits_0() {
+    let mut server = ServerProcess::start(&[("CHAT_RATE", "10000")]);
+    let chatter = Browser::new();
+    chatter.login(&server.address(), "chatter").await;
+    let mut socket = chatter.connect(&server.address()).await;
+    let stalled = raw_socket::RawSocket::open(server.port, None, 4096).await;
+
+    // About 800 KiB of lobby messages: more than the write path to the
+    // stalled socket holds, less than its queue, so its actor is frozen.
+    // The chatter reads its own copies, keeping under the frame budget.
+    let frame = serde_json::json!({"event": "chat", "data": {"text": "😀".repeat(500)}});
+    for _ in 0..8 {
+        for _ in 0..50 {
+            socket
+                .send(Message::text(frame.to_string()))
+                .await
+                .expect("send a chat message");
+        }
+        let mut seen = 0;
+        while seen < 50 {
+            if next_frame(&mut socket, WAIT).await["event"] == "chat" {
+                seen += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    server.process.signal("TERM");
+    expect_going_away(&mut socket).await;
+    let status = server.process.wait_for_exit(SHUTDOWN_WAIT);
+    assert_eq!(status.and_then(|status| status.code()), Some(0));
+    // Aborted before the exit, not left to the kernel to deliver.
+    raw_socket::wait_until_released(server.port, stalled.local_port, Duration::from_secs(1)).await;
 }

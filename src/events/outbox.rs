@@ -48,6 +48,8 @@ pub struct Outbox {
     alive_at: AtomicU64,
     /// Set once the socket has stopped, however.
     ended: AtomicBool,
+    /// Set once its connection was aborted: nothing is left to watch.
+    aborted: AtomicBool,
     tcp: Option<TcpControl>,
 }
 
@@ -61,6 +63,7 @@ impl Outbox {
             ending: OnceLock::new(),
             alive_at: AtomicU64::new(now_ms()),
             ended: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
             tcp,
         }
     }
@@ -135,9 +138,15 @@ impl Outbox {
 
     /// Ends the connection now, from outside its stream.
     pub fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
         if let Some(tcp) = &self.tcp {
             tcp.abort();
         }
+    }
+
+    /// Whether its connection was aborted already.
+    pub fn was_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
     }
 }
 

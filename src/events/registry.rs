@@ -214,6 +214,11 @@ impl Registry {
     /// be frozen) and for one that stopped (its last frames may be stuck
     /// behind a peer that does not read).
     pub fn watch(&self, outbox: &Arc<Outbox>) {
+        // Holding the handle of an aborted connection would only keep its
+        // socket (and the reset) waiting for the grace.
+        if outbox.was_aborted() {
+            return;
+        }
         self.watched
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -234,6 +239,27 @@ impl Registry {
                 registry.abort_overdue(Instant::now());
             }
         });
+    }
+
+    /// How many watched connections actix still holds.
+    pub fn watched_open(&self) -> usize {
+        self.watched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, outbox)| !outbox.is_done())
+            .count()
+    }
+
+    /// Aborts every connection still watched, at once: at shutdown, after
+    /// the sockets were told to close and had their chance, so the process
+    /// does not exit leaving the kernel to deliver frames nobody reads.
+    pub fn abort_watched(&self) {
+        let watched =
+            std::mem::take(&mut *self.watched.lock().unwrap_or_else(PoisonError::into_inner));
+        for (_, outbox) in watched {
+            outbox.abort();
+        }
     }
 
     fn drop_dead(&self, timeout: Duration) {

@@ -21,6 +21,7 @@ mod presence;
 mod presence_heals;
 #[path = "../support/proxy.rs"]
 mod proxy;
+#[path = "../support/raw_socket.rs"]
 mod raw;
 #[path = "../support/redis_server.rs"]
 mod redis_server;

@@ -10,7 +10,8 @@ use tokio::{
     net::{TcpSocket, TcpStream},
 };
 
-use crate::helpers::WAIT;
+/// The longest a handshake, a frame or a close may take.
+const WAIT: Duration = Duration::from_secs(10);
 
 /// Opcodes of the frames these tests send and read.
 pub const TEXT: u8 = 0x1;
@@ -148,10 +149,15 @@ fn port_of(address: &str) -> Option<u16> {
     u16::from_str_radix(address.rsplit(':').next()?, 16).ok()
 }
 
-/// Waits until the server no longer holds the connection, at most `bound`.
+/// Waits until the server no longer holds the connection; fails the test
+/// after `bound`.
 pub async fn wait_until_released(server_port: u16, client_port: u16, bound: Duration) {
-    crate::helpers::wait_until_within(bound, "the server to end the TCP connection", || async {
-        !server_holds(server_port, client_port)
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + bound;
+    while server_holds(server_port, client_port) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server still held the TCP connection from port {client_port} after {bound:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
