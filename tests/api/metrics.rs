@@ -8,8 +8,9 @@ use reqwest::{header, StatusCode};
 
 use crate::{
     helpers::{spawn_app, spawn_redis_app, wait_until_within, TestApp, WAIT},
-    proxy::{Frozen, Proxy},
+    proxy::Frozen,
     redis_server::RedisServer,
+    silent_redis::behind_proxy,
 };
 
 /// One sample line: `name{labels} value`.
@@ -159,13 +160,7 @@ async fn metrics_parse_as_prometheus_text_and_count_http_requests_by_route_patte
 
 #[actix_web::test]
 async fn the_reconnect_counter_moves_when_a_silent_redis_connection_is_replaced() {
-    let redis = RedisServer::start();
-    let target = redis.url()["redis://".len()..]
-        .trim_end_matches("/0")
-        .parse()
-        .expect("a socket address");
-    let proxy = Proxy::start(target).await;
-    let app = spawn_redis_app(&format!("redis://127.0.0.1:{}/0", proxy.port())).await;
+    let (_redis, proxy, app) = behind_proxy().await;
     let visitor = app.visitor();
     assert_eq!(visitor.incr().await, 1);
     let reconnects = "session_bridge_redis_reconnects_total";

@@ -22,7 +22,7 @@ const RECOVERY: Duration = Duration::from_secs(20);
 
 /// A private Redis, a proxy to it, and an instance that reaches Redis only
 /// through the proxy (all kept alive by the caller).
-async fn behind_proxy() -> (RedisServer, Proxy, TestApp) {
+pub(crate) async fn behind_proxy() -> (RedisServer, Proxy, TestApp) {
     let redis = RedisServer::start();
     let target = redis.url()["redis://".len()..]
         .trim_end_matches("/0")

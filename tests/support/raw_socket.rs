@@ -69,6 +69,11 @@ impl RawSocket {
 
     /// Sends one whole, masked frame.
     pub async fn send(&mut self, opcode: u8, payload: &[u8]) {
+        self.try_send(opcode, payload).await.expect("send a frame");
+    }
+
+    /// Sends one whole, masked frame; an error once the connection ended.
+    pub async fn try_send(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
         let mut frame = vec![0x80 | opcode];
         match payload.len() {
             len @ 0..=125 => frame.push(0x80 | u8::try_from(len).expect("small")),
@@ -84,7 +89,7 @@ impl RawSocket {
         let mask = [0x12, 0x34, 0x56, 0x78];
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        self.stream.write_all(&frame).await.expect("send a frame");
+        self.stream.write_all(&frame).await
     }
 
     /// Reads the next frame's opcode and payload; `None` at end of stream.
