@@ -45,6 +45,9 @@ pub struct Config {
     /// With Redis: how long an instance may stay silent before the others
     /// drop its users' presence (`INSTANCE_TTL_SECS`, 3 to 3600).
     pub instance_ttl: Duration,
+    /// How long presence changes are gathered before they go out together
+    /// (`PRESENCE_BATCH_MS`, 0 to 5000; 0: each change at once, alone).
+    pub presence_batch: Duration,
     /// Open sockets per session on this instance (`MAX_SOCKETS_PER_SESSION`).
     pub max_sockets_per_session: usize,
     /// The most sessions the embedded store holds (`MAX_SESSIONS`).
@@ -124,7 +127,7 @@ impl std::error::Error for ConfigError {}
 
 /// Every environment variable the app reads (the contract's configuration
 /// table), for tools and tests that must set or clear them all.
-pub const VARIABLES: [&str; 18] = [
+pub const VARIABLES: [&str; 19] = [
     "HOST",
     "PORT",
     "SESSION_SECRET",
@@ -138,6 +141,7 @@ pub const VARIABLES: [&str; 18] = [
     "REDIS_KEY_PREFIX",
     "CHAT_HISTORY",
     "PRESENCE_GRACE_SECS",
+    "PRESENCE_BATCH_MS",
     "INSTANCE_TTL_SECS",
     "MAX_SOCKETS_PER_SESSION",
     "MAX_SESSIONS",
@@ -252,6 +256,9 @@ impl Config {
         let instance_ttl = parse_or("INSTANCE_TTL_SECS", get("INSTANCE_TTL_SECS"), 30, |v| {
             whole_number(v, 3..=3600)
         })?;
+        let presence_batch = parse_or("PRESENCE_BATCH_MS", get("PRESENCE_BATCH_MS"), 100, |v| {
+            whole_number(v, 0..=5000)
+        })?;
         let max_sockets_per_session = parse_or(
             "MAX_SOCKETS_PER_SESSION",
             get("MAX_SOCKETS_PER_SESSION"),
@@ -286,6 +293,7 @@ impl Config {
             chat_history: usize::try_from(chat_history).unwrap_or(usize::MAX),
             presence_grace: Duration::from_secs(presence_grace),
             instance_ttl: Duration::from_secs(instance_ttl),
+            presence_batch: Duration::from_millis(presence_batch),
             max_sockets_per_session: usize::try_from(max_sockets_per_session).unwrap_or(usize::MAX),
             max_sessions: usize::try_from(max_sessions).unwrap_or(usize::MAX),
             socket_queue_bytes: usize::try_from(socket_queue_bytes).unwrap_or(usize::MAX),
@@ -422,6 +430,7 @@ mod tests {
         assert_eq!(config.chat_history, 50);
         assert_eq!(config.presence_grace, Duration::from_secs(5));
         assert_eq!(config.instance_ttl, Duration::from_secs(30));
+        assert_eq!(config.presence_batch, Duration::from_millis(100));
         assert_eq!(config.max_sockets_per_session, 64);
         assert_eq!(config.max_sessions, 100_000);
         assert_eq!(config.socket_queue_bytes, 1_048_576);
@@ -456,6 +465,8 @@ mod tests {
             ("PRESENCE_GRACE_SECS", "301"),
             ("INSTANCE_TTL_SECS", "2"),
             ("INSTANCE_TTL_SECS", "3601"),
+            ("PRESENCE_BATCH_MS", "5001"),
+            ("PRESENCE_BATCH_MS", "-1"),
             ("MAX_SOCKETS_PER_SESSION", "0"),
             ("MAX_SESSIONS", "99"),
             ("SOCKET_QUEUE_BYTES", "65535"),
@@ -473,6 +484,7 @@ mod tests {
             ("CHAT_HISTORY", "0"),
             ("PRESENCE_GRACE_SECS", "0"),
             ("INSTANCE_TTL_SECS", "3"),
+            ("PRESENCE_BATCH_MS", "5000"),
             ("MAX_SOCKETS_PER_SESSION", "10000"),
             ("MAX_SESSIONS", "100"),
             ("SOCKET_QUEUE_BYTES", "67108864"),
@@ -482,6 +494,7 @@ mod tests {
         assert_eq!(config.chat_history, 0);
         assert_eq!(config.presence_grace, Duration::ZERO);
         assert_eq!(config.instance_ttl, Duration::from_secs(3));
+        assert_eq!(config.presence_batch, Duration::from_millis(5000));
         assert_eq!(config.max_sockets_per_session, 10_000);
         assert_eq!(config.max_sessions, 100);
         assert_eq!(config.socket_queue_bytes, 67_108_864);

@@ -102,7 +102,7 @@ async fn a_killed_instances_users_are_announced_offline_by_the_survivor() {
     assert_eq!(state, json!(["alice"]));
     assert_eq!(
         next_frame(&mut watcher, WAIT).await,
-        json!({"event": "presence", "data": {"name": "alice", "online": true}}),
+        json!({"event": "presence", "data": {"online": ["alice"], "offline": []}}),
         "the watcher on B sees alice come online on A"
     );
     wait_for_online(&b_address, json!(["alice"]), WAIT).await;
@@ -113,7 +113,7 @@ async fn a_killed_instances_users_are_announced_offline_by_the_survivor() {
     let frame = next_frame(&mut watcher, CRASH_WAIT).await;
     assert_eq!(
         frame,
-        json!({"event": "presence", "data": {"name": "alice", "online": false}}),
+        json!({"event": "presence", "data": {"online": [], "offline": ["alice"]}}),
         "the watcher on B hears alice go offline (after {:?})",
         killed.elapsed()
     );

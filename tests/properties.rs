@@ -1033,13 +1033,14 @@ use session_bridge::config::VARIABLES as VARS;
 /// contract's; it gives none for `PORT` (a TCP port: 0 to 65535) and the two
 /// second counts, whose range is the one `config.rs` documents (a whole
 /// number of seconds, at least 1, at most `u32::MAX`).
-const NUMERIC: [(&str, u64, u64); 10] = [
+const NUMERIC: [(&str, u64, u64); 11] = [
     ("PORT", 0, 65_535),
     ("SESSION_TTL_SECS", 1, u32::MAX as u64),
     ("SESSION_RELOAD_INTERVAL_SECS", 1, u32::MAX as u64),
     ("CHAT_HISTORY", 0, 1_000),
     ("PRESENCE_GRACE_SECS", 0, 300),
     ("INSTANCE_TTL_SECS", 3, 3_600),
+    ("PRESENCE_BATCH_MS", 0, 5_000),
     ("MAX_SOCKETS_PER_SESSION", 1, 10_000),
     ("MAX_SESSIONS", 100, 100_000_000),
     ("SOCKET_QUEUE_BYTES", 65_536, 67_108_864),
@@ -1056,6 +1057,7 @@ fn numeric_field(config: &Config, var: &str) -> u64 {
         "CHAT_HISTORY" => wide(config.chat_history),
         "PRESENCE_GRACE_SECS" => config.presence_grace.as_secs(),
         "INSTANCE_TTL_SECS" => config.instance_ttl.as_secs(),
+        "PRESENCE_BATCH_MS" => u64::try_from(config.presence_batch.as_millis()).expect("small"),
         "MAX_SOCKETS_PER_SESSION" => wide(config.max_sockets_per_session),
         "MAX_SESSIONS" => wide(config.max_sessions),
         "SOCKET_QUEUE_BYTES" => wide(config.socket_queue_bytes),

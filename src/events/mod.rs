@@ -14,6 +14,7 @@
 //! the store appends and publishes it in one step, and every instance,
 //! the sender's included, delivers it from the subscription.
 
+mod batch;
 mod outbox;
 mod redis;
 mod registry;
@@ -24,6 +25,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
+pub use batch::{PresenceBatch, PresenceChange};
 pub use outbox::{Ending, Offer, Outbox};
 pub use registry::{Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
 
@@ -57,9 +59,11 @@ pub enum Order {
     /// A position in the lobby's message stream: shown only after the last
     /// position the socket has shown, so history and live frames never overlap.
     Sequence(u64),
-    /// A user's presence: shown only when newer (by `version`) than what the
-    /// socket knows of the user and when it flips what the socket shows, so
-    /// online and offline strictly alternate on every socket.
+    /// A user's presence transition. The registry gathers these into
+    /// batches for the lobby (the event's frame is unused: each socket builds
+    /// one frame per batch); a socket shows a user's change only when newer
+    /// (by `version`) than what it knows of the user and when it flips what
+    /// it shows, so online and offline strictly alternate on every socket.
     Presence {
         /// The user (shared: the order is cloned for every socket).
         user: Arc<str>,

@@ -26,6 +26,7 @@ use actix::{Message, Recipient};
 use bytestring::ByteString;
 
 use super::{
+    batch::{Batcher, Gathered, PresenceBatch, PresenceChange},
     outbox::{Ending, Offer, Outbox},
     Audience, Event, Order,
 };
@@ -52,6 +53,8 @@ pub enum Push {
         /// The serialised frame.
         frame: ByteString,
     },
+    /// Show what this batch of presence changes changes for the socket.
+    Presence(PresenceBatch),
     /// Close with this code.
     Close(Close),
     /// Events may have been missed (the Redis subscription was lost): reload
@@ -107,9 +110,19 @@ impl Index {
 pub struct Registry {
     index: Arc<RwLock<Index>>,
     watched: Arc<Mutex<Watched>>,
+    presence: Arc<Batcher>,
 }
 
 impl Registry {
+    /// A registry that hands presence changes out in batches gathered for
+    /// `every` (zero, as `Registry::default()`: each change alone, at once).
+    pub fn with_presence_batch(every: Duration) -> Self {
+        Self {
+            presence: Arc::new(Batcher::new(every)),
+            ..Self::default()
+        }
+    }
+
     // A panic while holding the lock cannot leave the maps half-changed in a
     // way that matters more than losing every socket would, so a poisoned
     // lock is used as it is.
@@ -158,17 +171,56 @@ impl Registry {
 
     /// Hands `event` to each of its audience's sockets here, except those
     /// whose queue it would overflow: they leave at once, ending as too slow.
+    /// A presence change joins the batch being gathered instead (see
+    /// `batch`); the socket builds its frame from the batch.
     pub fn deliver(&self, event: &Event) {
-        let started = Instant::now();
-        let bytes = event.frame.len();
+        if let Order::Presence {
+            user,
+            online,
+            version,
+        } = &event.order
+        {
+            let change = PresenceChange {
+                user: user.clone(),
+                online: *online,
+                version: *version,
+            };
+            return match self.presence.add(change) {
+                Gathered::Now(batch, since) => self.hand_out_presence(batch, since),
+                Gathered::Later(after) => {
+                    let registry = self.clone();
+                    actix_web::rt::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        if let Some((batch, since)) = registry.presence.take() {
+                            registry.hand_out_presence(batch, since);
+                        }
+                    });
+                }
+                Gathered::Waiting => {}
+            };
+        }
+        self.hand_out(&event.to, event.frame.len(), Instant::now(), || {
+            Push::Frame {
+                order: event.order.clone(),
+                frame: event.frame.clone(),
+            }
+        });
+    }
+
+    fn hand_out_presence(&self, batch: PresenceBatch, since: Instant) {
+        self.hand_out(&Audience::Lobby, batch.weight(), since, || {
+            Push::Presence(batch.clone())
+        });
+    }
+
+    /// Pushes what `push` makes to each socket of `to` whose queue takes
+    /// `bytes` more; the others leave at once, ending as too slow.
+    fn hand_out(&self, to: &Audience, bytes: usize, since: Instant, push: impl Fn() -> Push) {
         let (mut delivered, mut overflowed) = (0_u64, Vec::new());
-        for (id, socket) in self.read().audience(&event.to) {
+        for (id, socket) in self.read().audience(to) {
             match socket.outbox.offer(bytes) {
                 Offer::Taken => {
-                    socket.recipient.do_send(Push::Frame {
-                        order: event.order.clone(),
-                        frame: event.frame.clone(),
-                    });
+                    socket.recipient.do_send(push());
                     delivered += 1;
                 }
                 Offer::Overflowed => overflowed.push(id),
@@ -183,7 +235,7 @@ impl Registry {
         }
         if delivered > 0 {
             metrics::counter!(telemetry::EVENTS_DELIVERED).increment(delivered);
-            metrics::histogram!(telemetry::EVENT_DELIVERY_SECONDS).record(started.elapsed());
+            metrics::histogram!(telemetry::EVENT_DELIVERY_SECONDS).record(since.elapsed());
         }
     }
 
@@ -428,6 +480,51 @@ mod tests {
         );
         assert!(registry.user_counts().is_empty());
         assert_eq!(registry.room_size(&a), 0);
+    }
+
+    fn presence(user: &str, online: bool, version: u64) -> Event {
+        Event {
+            to: Audience::Lobby,
+            order: Order::Presence {
+                user: user.into(),
+                online,
+                version,
+            },
+            frame: ByteString::new(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn presence_changes_within_a_batch_reach_each_socket_as_one_push() {
+        let room = RoomKey::new(&Key::generate()).room(&SessionId::generate());
+        let registry = Registry::with_presence_batch(Duration::from_millis(50));
+        let socket = Recorder::default().start();
+        registry.join(1, entry(room, None, &socket));
+        for (i, user) in ["a", "b", "c"].into_iter().enumerate() {
+            registry.deliver(&presence(user, true, i as u64 + 1));
+        }
+        assert_eq!(
+            socket.send(Seen).await.ok(),
+            Some(0),
+            "nothing before the batch ends"
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while socket.send(Seen).await.ok() == Some(0) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            socket.send(Seen).await.ok(),
+            Some(1),
+            "one push for the batch"
+        );
+
+        // Without batching, each change goes at once, alone.
+        let unbatched = Registry::default();
+        let other = Recorder::default().start();
+        unbatched.join(2, entry(room, None, &other));
+        unbatched.deliver(&presence("a", false, 4));
+        unbatched.deliver(&presence("b", false, 5));
+        assert_eq!(other.send(Seen).await.ok(), Some(2));
     }
 
     #[actix_web::test]

@@ -7,6 +7,8 @@
 
 mod chat;
 
+use std::sync::Arc;
+
 use actix_web_actors::ws::{CloseCode, CloseReason};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
@@ -114,13 +116,15 @@ pub enum ServerEvent<'a> {
     /// A lobby message.
     #[serde(rename = "chat")]
     Chat(&'a ChatMessage),
-    /// A user came online or went offline.
+    /// Who came online and who went offline since the presence this socket
+    /// last showed (a batch: each list sorted, no name in both, at least one
+    /// not empty).
     #[serde(rename = "presence")]
     Presence {
-        /// The user's login name.
-        name: &'a str,
-        /// The new state.
-        online: bool,
+        /// The users who went from offline to online.
+        online: &'a [Arc<str>],
+        /// The users who have had no socket anywhere for the grace.
+        offline: &'a [Arc<str>],
     },
     /// A client frame was refused.
     #[serde(rename = "error")]
@@ -245,11 +249,11 @@ mod tests {
         );
         assert_eq!(
             &*ServerEvent::Presence {
-                name: "alice",
-                online: false
+                online: &["bob".into()],
+                offline: &["alice".into(), "carol".into()],
             }
             .to_text(),
-            r#"{"event":"presence","data":{"name":"alice","online":false}}"#
+            r#"{"event":"presence","data":{"online":["bob"],"offline":["alice","carol"]}}"#
         );
         let message = ChatMessage {
             id: "1".into(),

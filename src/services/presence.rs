@@ -43,9 +43,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytestring::ByteString;
+
 use crate::{
     events::{Audience, Event, Events, InstanceId, Order, SocketId},
-    protocol::ServerEvent,
     store::{Roster, SocketChange, Store, StoreError, Transition},
 };
 
@@ -232,19 +233,17 @@ impl Presence {
         else {
             return;
         };
-        let frame = ServerEvent::Presence {
-            name: &user,
-            online,
-        };
-        let event = Event::new(
-            Audience::Lobby,
-            Order::Presence {
+        // No frame: each socket builds its own from the batch this change
+        // joins (see `events::Order::Presence`).
+        let event = Event {
+            to: Audience::Lobby,
+            order: Order::Presence {
                 user: user.as_str().into(),
                 online,
                 version,
             },
-            &frame,
-        );
+            frame: ByteString::new(),
+        };
         self.events.emit(event).await;
     }
 }

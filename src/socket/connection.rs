@@ -217,15 +217,11 @@ impl Connection {
         if self.view.show_count(data.count) {
             ctx.text(ServerEvent::CurrentCount(data.count).to_text());
         }
-        for (name, online) in self.view.show_roster(&roster.online, roster.version) {
-            ctx.text(
-                ServerEvent::Presence {
-                    name: &name,
-                    online,
-                }
-                .to_text(),
-            );
+        let (mut online, mut offline) = (Vec::new(), Vec::new());
+        for (name, is_online) in self.view.show_roster(&roster.online, roster.version) {
+            if is_online { &mut online } else { &mut offline }.push(Arc::from(name));
         }
+        show_presence(ctx, &online, &offline);
         for (seq, message) in &lobby.messages {
             if *seq > self.view.seq() {
                 ctx.text(ServerEvent::Chat(message).to_text());
@@ -363,6 +359,17 @@ fn too_big() -> CloseReason {
     CloseReason::from((CloseCode::Size, "message larger than 64 KiB"))
 }
 
+/// Sends one `presence` frame, unless nothing changed.
+fn show_presence(
+    ctx: &mut ws::WebsocketContext<Connection>,
+    online: &[Arc<str>],
+    offline: &[Arc<str>],
+) {
+    if !online.is_empty() || !offline.is_empty() {
+        ctx.text(ServerEvent::Presence { online, offline }.to_text());
+    }
+}
+
 fn not_utf8() -> CloseReason {
     CloseReason::from((CloseCode::Invalid, "text must be UTF-8"))
 }
@@ -455,8 +462,10 @@ impl Handler<Push> for Connection {
     type Result = ();
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
-        if let Push::Frame { frame, .. } = &push {
-            self.outbox.took(frame.len());
+        match &push {
+            Push::Frame { frame, .. } => self.outbox.took(frame.len()),
+            Push::Presence(batch) => self.outbox.took(batch.weight()),
+            Push::Close(_) | Push::Resync => {}
         }
         // Once the socket is ending, nothing else it was sent matters.
         match self.outbox.ending() {
@@ -469,6 +478,10 @@ impl Handler<Push> for Connection {
                 if self.view.admits(&order) {
                     ctx.text(frame);
                 }
+            }
+            Push::Presence(batch) => {
+                let (online, offline) = self.view.show_presence(batch.changes());
+                show_presence(ctx, &online, &offline);
             }
             Push::Close(close) => self.close(ctx, close.into()),
             Push::Resync => self.snapshot(ctx),

@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::events::Order;
+use crate::events::{Order, PresenceChange};
 
 /// A socket's view. Until it has greeted (sent its opening frames), it shows
 /// nothing else: a live frame then would come before the state it updates.
@@ -118,22 +118,63 @@ impl View {
                 user,
                 online,
                 version,
-            } => {
-                self.newest = self.newest.max(*version);
-                self.forget_old(now);
-                if *version <= self.floor {
-                    return false;
-                }
-                let (shown, seen) = self.users.entry(user.clone()).or_insert((false, 0));
-                if *version <= *seen {
-                    return false;
-                }
-                *seen = *version;
-                let flips = *shown != *online;
-                *shown = *online;
-                flips
+            } => self
+                .apply(user, *online, *version, now)
+                .is_some_and(|was| was != *online),
+        }
+    }
+
+    /// Records a change unless it is stale (not newer than what the socket
+    /// knows of the user, or at or below the floor); returns what the socket
+    /// showed for the user before it.
+    fn apply(&mut self, user: &Arc<str>, online: bool, version: u64, now: Instant) -> Option<bool> {
+        self.newest = self.newest.max(version);
+        self.forget_old(now);
+        if version <= self.floor {
+            return None;
+        }
+        let (shown, seen) = self.users.entry(user.clone()).or_insert((false, 0));
+        if version <= *seen {
+            return None;
+        }
+        *seen = version;
+        Some(std::mem::replace(shown, online))
+    }
+
+    /// Records a batch of presence changes and returns the users whose
+    /// shown state it changed: (now online, now offline), each sorted. A user
+    /// who went and came back within the batch is in neither.
+    pub fn show_presence(&mut self, changes: &[PresenceChange]) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
+        self.show_presence_at(changes, Instant::now())
+    }
+
+    fn show_presence_at(
+        &mut self,
+        changes: &[PresenceChange],
+        now: Instant,
+    ) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
+        if !self.greeted() {
+            return (Vec::new(), Vec::new());
+        }
+        let mut ordered: Vec<&PresenceChange> = changes.iter().collect();
+        ordered.sort_unstable_by_key(|change| change.version);
+        let mut before: HashMap<Arc<str>, bool> = HashMap::new();
+        for change in ordered {
+            if let Some(was) = self.apply(&change.user, change.online, change.version, now) {
+                before.entry(change.user.clone()).or_insert(was);
             }
         }
+        let (mut online, mut offline) = (Vec::new(), Vec::new());
+        for (user, was) in before {
+            match self.users.get(&user).map(|(shown, _)| *shown) {
+                Some(true) if !was => online.push(user),
+                Some(false) | None if was => offline.push(user),
+                _ => {}
+            }
+        }
+        online.sort_unstable();
+        offline.sort_unstable();
+        (online, offline)
     }
 
     /// Every [`FORGET_AFTER`]: forgets the users shown offline whose last
@@ -242,6 +283,42 @@ mod tests {
         let later = start + FORGET_AFTER * 20;
         assert!(!view.admits_at(&presence("other", true, 1), later));
         assert!(view.admits_at(&presence("stays", false, version + 1), later));
+    }
+
+    fn change(user: &str, online: bool, version: u64) -> PresenceChange {
+        PresenceChange {
+            user: user.into(),
+            online,
+            version,
+        }
+    }
+
+    #[test]
+    fn a_batch_shows_net_changes_sorted_and_keeps_alternation() {
+        let mut view = greeted(&["alice"], 4, 0);
+        let (online, offline) = view.show_presence(&[
+            change("carol", true, 7),
+            change("bob", true, 5),
+            change("alice", false, 6),
+            // Dave came and went within the batch: in neither list.
+            change("dave", true, 8),
+            change("dave", false, 9),
+            // Stale: in the roster already.
+            change("alice", true, 3),
+        ]);
+        assert_eq!(online, vec![Arc::from("bob"), Arc::from("carol")]);
+        assert_eq!(offline, vec![Arc::from("alice")]);
+        // Late and repeated changes show nothing.
+        let (online, offline) =
+            view.show_presence(&[change("bob", true, 10), change("carol", false, 6)]);
+        assert!(online.is_empty() && offline.is_empty());
+        // Order inside a batch is by version, not arrival.
+        let (online, offline) =
+            view.show_presence(&[change("bob", true, 12), change("bob", false, 11)]);
+        assert!(
+            online.is_empty() && offline.is_empty(),
+            "bob ends online, as shown"
+        );
     }
 
     #[test]

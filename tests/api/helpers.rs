@@ -45,6 +45,9 @@ pub fn test_config() -> Config {
     config.port = 0;
     // Tests post as fast as they can; the chat rate's own test lowers it.
     config.chat_rate = 10_000;
+    // Each presence change in a frame of its own, at once, so a test can
+    // expect one frame per transition; the batching tests set their own.
+    config.presence_batch = Duration::ZERO;
     config
 }
 

@@ -124,13 +124,20 @@ async fn next_presence(socket: &mut Socket) -> Value {
     frame["data"].clone()
 }
 
-/// The next frame must say `name` went online (or offline).
+/// The `presence` frame that says `name` alone went online (or offline).
+fn presence_of(name: &str, is_online: bool) -> Value {
+    let (online, offline) = if is_online {
+        (json!([name]), json!([]))
+    } else {
+        (json!([]), json!([name]))
+    };
+    json!({"event": "presence", "data": {"online": online, "offline": offline}})
+}
+
+/// The next frame must say `name` alone went online (or offline).
 async fn expect_presence(socket: &mut Socket, name: &str, is_online: bool) {
     let frame = socket.next_event().await;
-    assert_eq!(
-        frame,
-        json!({"event": "presence", "data": {"name": name, "online": is_online}})
-    );
+    assert_eq!(frame, presence_of(name, is_online));
 }
 
 /// The frames `socket` receives during `window` (pings aside).
@@ -495,7 +502,7 @@ async fn one_announcement_per_transition(a: &TestApp, b: &TestApp) {
             let data = next_presence(watching).await;
             assert_eq!(
                 data,
-                json!({"name": "alice", "online": true}),
+                presence_of("alice", true)["data"],
                 "round {round}: one online"
             );
         }
@@ -504,7 +511,7 @@ async fn one_announcement_per_transition(a: &TestApp, b: &TestApp) {
             let data = next_presence(watching).await;
             assert_eq!(
                 data,
-                json!({"name": "alice", "online": false}),
+                presence_of("alice", false)["data"],
                 "round {round}: one offline, no second online"
             );
         }
@@ -534,11 +541,12 @@ async fn alice_announcements(socket: &mut Socket, watching: &str, done: &Cell<bo
         let frames = frames_within(socket, QUIET).await;
         for frame in &frames {
             assert_eq!(frame["event"], "presence", "watcher on {watching}: {frame}");
-            assert_eq!(
-                frame["data"]["name"], "alice",
-                "watcher on {watching}: {frame}"
-            );
-            states.push(frame["data"]["online"].as_bool().expect("a boolean"));
+            if frame == &presence_of("alice", true) {
+                states.push(true);
+            } else {
+                assert_eq!(frame, &presence_of("alice", false), "watcher on {watching}");
+                states.push(false);
+            }
         }
         if done.get() && frames.is_empty() && states.last() == Some(&false) {
             return states;
@@ -606,4 +614,60 @@ async fn online_and_offline_strictly_alternate_while_a_user_comes_and_goes_acros
 ) {
     let (_redis, a, b) = two_on_redis(no_grace).await;
     presence_alternates(&a, &b).await;
+}
+
+// ---------------------------------------------------------------------------
+// Batches (PRESENCE_BATCH_MS)
+
+/// A batch long enough that what a test does inside it surely fits.
+fn long_batch(config: &mut Config) {
+    config.presence_grace = Duration::ZERO;
+    config.presence_batch = Duration::from_secs(3);
+}
+
+/// Users arriving within one batch, on one or two instances, reach a watcher
+/// as one frame: both keys, sorted, each name once. A user who came and went
+/// within the batch is in neither list.
+async fn a_burst_is_one_frame(a: &TestApp, b: &TestApp) {
+    let (mut watch, _) = watcher(a).await;
+    let names = ["erin", "Bob", "dave", "carol", "ålice"];
+    let mut sockets = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let app = if i % 2 == 0 { a } else { b };
+        sockets.push(user_socket(&logged_in(app, name).await, name).await);
+    }
+    // Someone who comes and goes inside the same batch.
+    let fleeting = logged_in(b, "zed").await;
+    user_socket(&fleeting, "zed").await.close().await;
+    wait_for_online(a, &["Bob", "carol", "dave", "erin", "ålice"]).await;
+
+    let frame = within(WAIT, "the batch", watch.expect_event("presence")).await;
+    assert_eq!(
+        frame,
+        json!({"online": ["Bob", "carol", "dave", "erin", "ålice"], "offline": []}),
+        "one frame for the whole burst, sorted by code point"
+    );
+    assert_quiet(&mut [&mut watch], "nothing more for this burst").await;
+
+    // Leaving, likewise: one frame with every name.
+    for socket in sockets {
+        socket.close().await;
+    }
+    let frame = within(WAIT, "the batch", watch.expect_event("presence")).await;
+    assert_eq!(
+        frame,
+        json!({"online": [], "offline": ["Bob", "carol", "dave", "erin", "ålice"]})
+    );
+}
+
+#[actix_web::test]
+async fn users_arriving_within_one_batch_are_announced_in_one_frame_on_the_embedded_store() {
+    let app = spawn_app_with(long_batch).await;
+    a_burst_is_one_frame(&app, &app).await;
+}
+
+#[actix_web::test]
+async fn users_arriving_on_two_instances_within_one_batch_are_announced_in_one_frame_on_redis() {
+    let (_redis, a, b) = two_on_redis(long_batch).await;
+    a_burst_is_one_frame(&a, &b).await;
 }
