@@ -321,6 +321,60 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the changes, their arrival order and how they fall into
+        /// batches: each frame's lists are sorted, disjoint and not both
+        /// empty; each user alternates online/offline across frames, online
+        /// first; and each user ends as its newest change says.
+        #[test]
+        fn batches_keep_alternation_and_end_at_the_newest_state(
+            changes in proptest::collection::vec((0..4_usize, proptest::bool::ANY), 1..60),
+            arrival in proptest::collection::vec(proptest::num::usize::ANY, 60),
+            cuts in proptest::collection::vec(proptest::bool::ANY, 60),
+        ) {
+            let users = ["ann", "bob", "cy", "dee"];
+            let mut all: Vec<PresenceChange> = changes
+                .iter()
+                .enumerate()
+                .map(|(i, (user, online))| change(users[*user], *online, i as u64 + 1))
+                .collect();
+            // Any arrival order (a shuffle driven by `arrival`).
+            for (i, pick) in arrival.iter().enumerate().take(all.len()) {
+                let j = i + pick % (all.len() - i);
+                all.swap(i, j);
+            }
+            let mut view = greeted(&[], 0, 0);
+            let mut shown: HashMap<&str, bool> = HashMap::new();
+            let mut batch = Vec::new();
+            let now = Instant::now();
+            for (i, change) in all.iter().enumerate() {
+                batch.push(change.clone());
+                if cuts[i] || i + 1 == all.len() {
+                    let (online, offline) = view.show_presence_at(&batch, now);
+                    batch.clear();
+                    proptest::prop_assert!(online.windows(2).all(|w| w[0] < w[1]));
+                    proptest::prop_assert!(offline.windows(2).all(|w| w[0] < w[1]));
+                    proptest::prop_assert!(online.iter().all(|u| !offline.contains(u)));
+                    for (list, state) in [(&online, true), (&offline, false)] {
+                        for user in list.iter() {
+                            let user = users.iter().find(|u| ***u == **user).copied().unwrap_or("?");
+                            let before = shown.insert(user, state).unwrap_or(false);
+                            proptest::prop_assert_ne!(before, state, "{} shown {} twice", user, state);
+                        }
+                    }
+                }
+            }
+            for user in users {
+                let newest = all
+                    .iter()
+                    .filter(|change| &*change.user == user)
+                    .max_by_key(|change| change.version)
+                    .is_some_and(|change| change.online);
+                proptest::prop_assert_eq!(shown.get(user).copied().unwrap_or(false), newest, "{}", user);
+            }
+        }
+    }
+
     #[test]
     fn a_new_roster_yields_what_changed() {
         let mut view = greeted(&["alice", "bob"], 4, 0);
