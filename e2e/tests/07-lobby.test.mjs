@@ -400,8 +400,10 @@ scenario('7d. users arriving, then leaving, within one PRESENCE_BATCH_MS: one fr
   await Promise.all([login(cy, 'Cy'), login(dee, 'Dee')]);
   // The watcher hears of both at the batch's end, in one frame: both names
   // in the list at once, a line for each.
-  const arrivals = { timeout: BATCH_MS + 10_000 };
-  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length > 0, null, arrivals);
+  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length > 0, null, {
+    timeout: BATCH_MS + 10_000,
+    message: async () => `expected Cy and Dee to come online; the frames were ${JSON.stringify(await presenceFramesBySocket(watcher))}`,
+  });
   assert.deepEqual(await onlineNames(watcher), ['Cy', 'Dee'], 'the first presence frame brought both names at once');
   assert.deepEqual((await presenceLines(watcher)).map((l) => l.line), ['Cy is back', 'Dee is back']);
   assert.deepEqual((await presenceFramesBySocket(watcher)).flat().map((f) => f.data),
@@ -410,8 +412,10 @@ scenario('7d. users arriving, then leaving, within one PRESENCE_BATCH_MS: one fr
   // Both leave at once; a grace later, one frame says so.
   const left = Date.now();
   await Promise.all([cy.close(), dee.close()]);
-  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length < 2, null,
-    { timeout: 1000 + BATCH_MS + 10_000 });
+  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length < 2, null, {
+    timeout: 1000 + BATCH_MS + 10_000,
+    message: async () => `expected Cy and Dee to go offline; the frames were ${JSON.stringify(await presenceFramesBySocket(watcher))}`,
+  });
   assert.deepEqual(await onlineNames(watcher), [], 'the second presence frame took both names at once');
   assert.ok(Date.now() - left >= 1000, `not before the grace (${Date.now() - left} ms)`);
   assert.deepEqual((await presenceLines(watcher)).map((l) => l.line), ['Cy is back', 'Dee is back', 'Cy left', 'Dee left']);
