@@ -205,21 +205,37 @@
     el.chat.scrollTop = el.chat.scrollHeight;
   }
 
-  function showPresence(data) {
-    if (!data || typeof data.name !== 'string' || typeof data.online !== 'boolean') return;
-    // Only a change of the list gets a line: the socket whose opening brought
-    // its own user online may get that user's "online" after the snapshot
-    // that already lists it.
-    if (data.online === online.has(data.name)) return;
-    if (data.online) online.add(data.name);
-    else online.delete(data.name);
-    showOnline();
+  /** A line "<name> is back" (online) or "<name> left" in the message list. */
+  function presenceLine(name, isOnline) {
     const item = document.createElement('li');
     item.className = 'chat-presence';
-    item.dataset.presence = data.online ? 'online' : 'offline';
-    item.append(timeElement(Date.now()), nameElement(data.name),
-      document.createTextNode(data.online ? ' is back' : ' left'));
-    addChatLine(item);
+    item.dataset.presence = isOnline ? 'online' : 'offline';
+    item.append(timeElement(Date.now()), nameElement(name),
+      document.createTextNode(isOnline ? ' is back' : ' left'));
+    return item;
+  }
+
+  // A "presence" frame is a batch, {online: [names], offline: [names]}: the
+  // users who came online and those who left since the last frame, each
+  // list sorted. Each name gets its own line, arrivals first.
+  function showPresence(data) {
+    if (!data || !Array.isArray(data.online) || !Array.isArray(data.offline)) return;
+    const lines = [];
+    for (const [names, isOnline] of [[data.online, true], [data.offline, false]]) {
+      for (const name of names) {
+        if (typeof name !== 'string') continue;
+        // Only a change of the list gets a line: the socket whose opening
+        // brought its own user online may get that user's "online" after
+        // the snapshot that already lists it.
+        if (isOnline === online.has(name)) continue;
+        if (isOnline) online.add(name);
+        else online.delete(name);
+        lines.push(presenceLine(name, isOnline));
+      }
+    }
+    if (!lines.length) return;
+    showOnline();
+    for (const item of lines) addChatLine(item);
   }
 
   const CHAT_ERRORS = {

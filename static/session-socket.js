@@ -12,6 +12,7 @@
  *
  * The lobby's frames ("presence state", "chat history", "chat", "presence")
  * reach on() listeners like every other server event; sendChat(text) posts.
+ * A "presence" frame is a batch: {online: [names], offline: [names]}.
  *
  * No dependencies: load it with a plain <script src>, then use
  * `window.SessionSocket`.
@@ -72,6 +73,17 @@
    * @property {number} at    milliseconds since the Unix epoch, set by the server
    */
 
+  /**
+   * @typedef {Object} PresenceChange  a `presence` frame's data: what changed
+   *   since the socket last showed presence (its `presence state` or its last
+   *   `presence` frame), gathered by the server for PRESENCE_BATCH_MS. Both
+   *   lists are always there, sorted by code point, each name once, no name in
+   *   both, at least one not empty; for each user, online and offline alternate
+   *   from frame to frame.
+   * @property {string[]} online   users who came online ("alice is back")
+   * @property {string[]} offline  users with no socket anywhere for the grace ("bob left")
+   */
+
   class SessionSocket {
     /**
      * Connects at once and stays connected until close() or a stop code.
@@ -116,7 +128,8 @@
      * order: "presence state" (the names online, sorted) and "chat history"
      * ({@link ChatMessage}[], oldest first), each a whole snapshot that replaces
      * what an earlier connection showed; then live "chat" ({@link ChatMessage})
-     * and "presence" ({name, online}); and any other event name the server sends.
+     * and "presence" ({@link PresenceChange}, several users in one frame); and
+     * any other event name the server sends.
      * Lifecycle events: "open"; "close" ({@link CloseInfo}); "reconnecting"
      * ({attempt}), when a new connection attempt starts; "frame" ({event, data}),
      * for every valid frame; "bad-frame" ({raw, error}), for a frame that is not

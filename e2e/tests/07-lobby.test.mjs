@@ -1,8 +1,12 @@
 // Scenario 7: the lobby on the demo page. Two sessions log in under different
 // names and chat, each seeing the other; a name and a text made of markup show
 // as text and create no element; a reload within PRESENCE_GRACE_SECS announces
-// nothing to the others; two instances sharing a Redis are one lobby; and the
-// panel works on a phone.
+// nothing to the others; two instances sharing a Redis are one lobby; the
+// panel works on a phone; and users arriving (or leaving) within one
+// PRESENCE_BATCH_MS come in one `presence` frame, shown as a line each.
+//
+// A `presence` frame is {"online": [names], "offline": [names]}; every one a
+// page receives is checked against the contract (assertPresenceFrames).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -43,10 +47,53 @@ function onlineNames(page) {
   return page.locator('[data-testid="online-list"] li').evaluateAll((items) => items.map((li) => li.textContent));
 }
 
-/** The `presence` frames this page's sockets received about `name`. */
+/** The `presence` frames each of this page's sockets received, one list per socket, oldest first. */
+async function presenceFramesBySocket(page) {
+  return (await recorded(page)).sockets
+    .map((s) => s.messages.map((m) => JSON.parse(m)).filter((f) => f.event === 'presence'));
+}
+
+/** The `presence` frames this page's sockets received that name `name` (online or offline). */
 async function presenceFramesAbout(page, name) {
-  return (await recorded(page)).sockets.flatMap((s) => s.messages).map((m) => JSON.parse(m))
-    .filter((f) => f.event === 'presence' && f.data?.name === name);
+  return (await presenceFramesBySocket(page)).flat()
+    .filter((f) => [f.data?.online, f.data?.offline].some((names) => Array.isArray(names) && names.includes(name)));
+}
+
+/** Orders strings by Unicode code point, as the server sorts names. */
+function byCodePoint(a, b) {
+  const x = [...a].map((c) => c.codePointAt(0));
+  const y = [...b].map((c) => c.codePointAt(0));
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/**
+ * Every `presence` frame this page's sockets received has the contract's
+ * shape: `data` is {online, offline} and nothing else, both lists of names
+ * sorted by code point, each name once, no name in both, not both empty; and
+ * on each socket every user alternates online/offline from frame to frame.
+ */
+async function assertPresenceFrames(page) {
+  for (const [i, frames] of (await presenceFramesBySocket(page)).entries()) {
+    const last = new Map(); // name -> whether its last frame said online
+    for (const { data } of frames) {
+      const what = `${page.label}, socket ${i}: presence ${JSON.stringify(data)}`;
+      assert.deepEqual(Object.keys(data ?? {}).sort(), ['offline', 'online'], `${what}: exactly the keys online and offline`);
+      for (const key of ['online', 'offline']) {
+        const names = data[key];
+        assert.ok(Array.isArray(names) && names.every((n) => typeof n === 'string'), `${what}: ${key} is a list of names`);
+        assert.ok(names.every((n, j) => j === 0 || byCodePoint(names[j - 1], n) < 0), `${what}: ${key} is sorted, each name once`);
+      }
+      assert.ok(data.online.length + data.offline.length > 0, `${what}: not both lists empty`);
+      assert.ok(!data.online.some((n) => data.offline.includes(n)), `${what}: no name in both lists`);
+      for (const [names, online] of [[data.online, true], [data.offline, false]]) {
+        for (const name of names) {
+          assert.notEqual(last.get(name), online, `${what}: ${name} was already ${online ? 'online' : 'offline'} in this socket's last frame about them`);
+          last.set(name, online);
+        }
+      }
+    }
+  }
 }
 
 /** Waits until the page lists a message with exactly this name and text. */
@@ -237,7 +284,10 @@ scenario('7a. two users chat; markup shows as text; a reload within the grace an
   assert.deepEqual(await messages(mallory), all, 'after its reconnect the page lists each message once');
   assert.equal(new Set(all.map((m) => m.id)).size, all.length, 'every message id is listed once');
   assert.ok(all.some((m) => m.name === HOSTILE && m.text === HOSTILE));
-  for (const page of [ada, bob, mallory]) await assertNoInjection(page);
+  for (const page of [ada, bob, mallory]) {
+    await assertNoInjection(page);
+    await assertPresenceFrames(page);
+  }
 
   // Since the reload, whatever else happened: still nothing about Bob.
   assert.equal((await presenceFramesAbout(ada, 'Bob')).length, framesBefore, 'Ada received no presence frame about Bob since his reload');
@@ -287,6 +337,7 @@ async function twoInstances(h) {
   await expectSocketState(late, 'open');
   await eventually(async () => (await messages(late)).length === 2, { message: 'expected the 2 messages of the history' });
   assert.deepEqual(await messages(late), await messages(ben));
+  for (const page of [ann, ben, late]) await assertPresenceFrames(page);
 }
 
 if (haveRedis() || process.env.CI) {
@@ -328,4 +379,48 @@ scenario('7c. the lobby on a phone: stacked, full-width message box, a long text
   await expectOnline(phone, ['Pat']);
   await assertNoInjection(phone);
   await h.doc('lobby-phone', phone);
+});
+
+// --- batches ------------------------------------------------------------------
+
+scenario('7d. users arriving, then leaving, within one PRESENCE_BATCH_MS: one frame each time, a line per name', async (h) => {
+  // A long batch, so that two logins started together surely land in one:
+  // their sockets open within well under a second of each other.
+  const BATCH_MS = 4000;
+  const app = await h.app({ env: { PRESENCE_GRACE_SECS: '1', PRESENCE_BATCH_MS: String(BATCH_MS) } });
+  const watcher = await h.open(await h.context(), `${app.origin}/`, 'watcher');
+  const cy = await h.open(await h.context(), `${app.origin}/`, 'cy');
+  const dee = await h.open(await h.context(), `${app.origin}/`, 'dee');
+  for (const page of [watcher, cy, dee]) {
+    watchDialogs(page);
+    await expectSocketState(page, 'open');
+    await expectOnline(page, []);
+  }
+
+  await Promise.all([login(cy, 'Cy'), login(dee, 'Dee')]);
+  // The watcher hears of both at the batch's end, in one frame: both names
+  // in the list at once, a line for each.
+  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length > 0, null, {
+    timeout: BATCH_MS + 10_000,
+    message: async () => `expected Cy and Dee to come online; the frames were ${JSON.stringify(await presenceFramesBySocket(watcher))}`,
+  });
+  assert.deepEqual(await onlineNames(watcher), ['Cy', 'Dee'], 'the first presence frame brought both names at once');
+  assert.deepEqual((await presenceLines(watcher)).map((l) => l.line), ['Cy is back', 'Dee is back']);
+  assert.deepEqual((await presenceFramesBySocket(watcher)).flat().map((f) => f.data),
+    [{ online: ['Cy', 'Dee'], offline: [] }], 'one frame announced both arrivals');
+
+  // Both leave at once; a grace later, one frame says so.
+  const left = Date.now();
+  await Promise.all([cy.close(), dee.close()]);
+  await until(watcher, () => document.querySelectorAll('[data-testid="online-list"] li').length < 2, null, {
+    timeout: 1000 + BATCH_MS + 10_000,
+    message: async () => `expected Cy and Dee to go offline; the frames were ${JSON.stringify(await presenceFramesBySocket(watcher))}`,
+  });
+  assert.deepEqual(await onlineNames(watcher), [], 'the second presence frame took both names at once');
+  assert.ok(Date.now() - left >= 1000, `not before the grace (${Date.now() - left} ms)`);
+  assert.deepEqual((await presenceLines(watcher)).map((l) => l.line), ['Cy is back', 'Dee is back', 'Cy left', 'Dee left']);
+  assert.deepEqual((await presenceFramesBySocket(watcher)).flat().map((f) => f.data),
+    [{ online: ['Cy', 'Dee'], offline: [] }, { online: [], offline: ['Cy', 'Dee'] }], 'one frame announced both departures');
+  await assertPresenceFrames(watcher);
+  await assertNoInjection(watcher);
 });

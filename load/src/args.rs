@@ -49,9 +49,10 @@ scenarios:
             time, are held H seconds, then leave; sockets/s and latency.
             --baseline true first does the same with N anonymous visitors
             (GET /, as connect does) and reports the ratio; --watch true adds
-            a watcher socket checking each user's presence events alternate
-            and that each goes offline within --grace (the server's
-            PRESENCE_GRACE_SECS) plus --timeout
+            a watcher socket checking each presence frame's shape, that each
+            user's events alternate from frame to frame (a frame is a batch
+            naming many users) and that each goes offline within --grace
+            (the server's PRESENCE_GRACE_SECS) plus --timeout
               --n 1000  --concurrency 50  --hold 1  --baseline true
               --watch true  --grace 5
   churn     R rounds: open N sockets, C at a time, each on its own session

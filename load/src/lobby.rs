@@ -223,12 +223,16 @@ pub enum Frame<'a> {
         /// What was said.
         text: Cow<'a, str>,
     },
-    /// `{"event":"presence","data":{"name":..,"online":..}}`.
+    /// `{"event":"presence","data":{"online":[..],"offline":[..]}}`: the
+    /// users who came online and those who went offline since the socket's
+    /// last presence, a batch of `PRESENCE_BATCH_MS`. Only a frame as the
+    /// contract has it: both lists sorted by code point, each name once, no
+    /// name in both, not both empty (anything else is [`Frame::Malformed`]).
     Presence {
-        /// The user.
-        name: Cow<'a, str>,
-        /// Whether the user came online (or went offline).
-        online: bool,
+        /// The users who came online, sorted.
+        online: Vec<Cow<'a, str>>,
+        /// The users who went offline, sorted.
+        offline: Vec<Cow<'a, str>>,
     },
     /// `{"event":"error","data":{"code":..,..}}`: its code.
     Error(String),
@@ -239,7 +243,7 @@ pub enum Frame<'a> {
 }
 
 const CHAT: &str = r#"{"event":"chat","data":{"id":""#;
-const PRESENCE: &str = r#"{"event":"presence","data":{"name":""#;
+const PRESENCE: &str = r#"{"event":"presence","data":{"online":["#;
 
 /// Reads one text frame; `chat` and `presence` as the server writes them
 /// without a JSON tree, anything else (escapes, another field order) with one.
@@ -268,19 +272,57 @@ fn fast_chat(text: &str) -> Option<Frame<'_>> {
 
 fn fast_presence(text: &str) -> Option<Frame<'_>> {
     let rest = text.strip_prefix(PRESENCE)?;
-    let (name, rest) = rest.split_once('"')?;
-    if name.contains('\\') {
-        return None;
+    let (online, rest) = fast_names(rest)?;
+    let rest = rest.strip_prefix(r#","offline":["#)?;
+    let (offline, rest) = fast_names(rest)?;
+    (rest == "}}").then(|| presence(online, offline))
+}
+
+/// The names of a JSON list whose `[` is already read, without escapes,
+/// through its `]`; and what follows it.
+fn fast_names(mut rest: &str) -> Option<(Vec<Cow<'_, str>>, &str)> {
+    let mut names = Vec::new();
+    if let Some(after) = rest.strip_prefix(']') {
+        return Some((names, after));
     }
-    let online = match rest {
-        r#","online":true}}"# => true,
-        r#","online":false}}"# => false,
-        _ => return None,
+    loop {
+        let (name, after) = rest.strip_prefix('"')?.split_once('"')?;
+        if name.contains('\\') {
+            return None;
+        }
+        names.push(Cow::Borrowed(name));
+        if let Some(after) = after.strip_prefix(']') {
+            return Some((names, after));
+        }
+        rest = after.strip_prefix(',')?;
+    }
+}
+
+/// A `presence` frame from its two lists, if they are as the contract has
+/// them: each sorted by code point (UTF-8 byte order is code point order),
+/// each name once, no name in both, not both empty.
+fn presence<'a>(online: Vec<Cow<'a, str>>, offline: Vec<Cow<'a, str>>) -> Frame<'a> {
+    let sorted = |names: &[Cow<'_, str>]| names.windows(2).all(|pair| pair[0] < pair[1]);
+    let disjoint = || {
+        let (mut i, mut j) = (0, 0);
+        while let (Some(a), Some(b)) = (online.get(i), offline.get(j)) {
+            match a.cmp(b) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => return false,
+            }
+        }
+        true
     };
-    Some(Frame::Presence {
-        name: Cow::Borrowed(name),
-        online,
-    })
+    if sorted(&online)
+        && sorted(&offline)
+        && !(online.is_empty() && offline.is_empty())
+        && disjoint()
+    {
+        Frame::Presence { online, offline }
+    } else {
+        Frame::Malformed
+    }
 }
 
 fn slow(text: &str) -> Frame<'static> {
@@ -296,13 +338,20 @@ fn slow(text: &str) -> Frame<'static> {
             },
             _ => Frame::Malformed,
         },
-        Some("presence") => match (data["name"].as_str(), data["online"].as_bool()) {
-            (Some(name), Some(online)) => Frame::Presence {
-                name: Cow::Owned(name.to_owned()),
-                online,
-            },
-            _ => Frame::Malformed,
-        },
+        Some("presence") => {
+            let names = |key: &str| {
+                data[key]
+                    .as_array()?
+                    .iter()
+                    .map(|name| name.as_str().map(|name| Cow::Owned(name.to_owned())))
+                    .collect::<Option<Vec<_>>>()
+            };
+            let only_both = data.as_object().is_some_and(|data| data.len() == 2);
+            match (names("online"), names("offline")) {
+                (Some(online), Some(offline)) if only_both => presence(online, offline),
+                _ => Frame::Malformed,
+            }
+        }
         Some("error") => Frame::Error(data["code"].as_str().unwrap_or("?").to_owned()),
         _ => Frame::Other,
     }
@@ -335,22 +384,63 @@ mod tests {
         ));
     }
 
+    /// The names of a `presence` frame, or `None` if it is not one.
+    fn names(text: &str) -> Option<(Vec<String>, Vec<String>)> {
+        let Frame::Presence { online, offline } = frame(text) else {
+            return None;
+        };
+        let owned = |names: Vec<Cow<'_, str>>| names.into_iter().map(String::from).collect();
+        Some((owned(online), owned(offline)))
+    }
+
     #[test]
     fn reads_presence_and_errors() {
-        let on = r#"{"event":"presence","data":{"name":"bob","online":true}}"#;
-        assert!(is_presence(on));
-        assert!(matches!(
-            frame(on),
-            Frame::Presence {
-                name: Cow::Borrowed("bob"),
-                online: true
-            }
-        ));
-        let off = r#"{"event":"presence","data":{"online":false,"name":"b\u00e9"}}"#;
-        let Frame::Presence { name, online } = frame(off) else {
+        let batch = r#"{"event":"presence","data":{"online":["ann","bob"],"offline":["al"]}}"#;
+        assert!(is_presence(batch));
+        let Frame::Presence { online, offline } = frame(batch) else {
             panic!("not presence")
         };
-        assert_eq!((name.as_ref(), online), ("bé", false));
+        // As the server writes it: read without a JSON tree.
+        assert!(matches!(
+            (&online[..], &offline[..]),
+            (
+                [Cow::Borrowed("ann"), Cow::Borrowed("bob")],
+                [Cow::Borrowed("al")]
+            )
+        ));
+        let empty = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            names(r#"{"event":"presence","data":{"online":[],"offline":["bob"]}}"#),
+            Some((empty(&[]), empty(&["bob"])))
+        );
+        assert_eq!(
+            names(r#"{"event":"presence","data":{"online":["x"],"offline":[]}}"#),
+            Some((empty(&["x"]), empty(&[])))
+        );
+        // Escapes, another key order, spaces: read with a tree, the same.
+        assert_eq!(
+            names(r#"{"event":"presence","data":{"offline":["b\u00e9","q\""], "online":["a"]}}"#),
+            Some((empty(&["a"]), empty(&["bé", "q\""])))
+        );
+        // Code point order: U+FFFD before U+1F600 (UTF-16 would say otherwise).
+        assert!(
+            names(r#"{"event":"presence","data":{"online":["\ufffd","😀"],"offline":[]}}"#)
+                .is_some()
+        );
+        for bad in [
+            r#"{"event":"presence","data":{"name":"bob","online":true}}"#,
+            r#"{"event":"presence","data":{"online":[],"offline":[]}}"#,
+            r#"{"event":"presence","data":{"online":["b","a"],"offline":[]}}"#,
+            r#"{"event":"presence","data":{"online":["a","a"],"offline":[]}}"#,
+            r#"{"event":"presence","data":{"online":["😀","\ufffd"],"offline":[]}}"#,
+            r#"{"event":"presence","data":{"online":["a","c"],"offline":["b","c"]}}"#,
+            r#"{"event":"presence","data":{"online":["a"]}}"#,
+            r#"{"event":"presence","data":{"online":["a"],"offline":[],"name":"a"}}"#,
+            r#"{"event":"presence","data":{"online":["a",1],"offline":[]}}"#,
+            r#"{"event":"presence","data":{"online":"a","offline":[]}}"#,
+        ] {
+            assert!(matches!(frame(bad), Frame::Malformed), "{bad}");
+        }
         assert!(!is_presence(r#"{"event":"presence state","data":[]}"#));
         let error = r#"{"event":"error","data":{"code":"rate_limited","message":"x"}}"#;
         assert!(matches!(frame(error), Frame::Error(code) if code == "rate_limited"));

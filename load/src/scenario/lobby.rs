@@ -13,7 +13,8 @@
 //! makes 90 posts at once, then 90 a second. `throttled_s` says how long
 //! it waited for that; one at a time, `events_per_s` leaves that wait out
 //! (the time the messages were on their way, as `fanout` counts it).
-//! `presence` frames in between are counted, not judged.
+//! `presence` frames in between (each a batch of `PRESENCE_BATCH_MS`,
+//! naming any number of users) are counted, not judged beyond their shape.
 //!
 //! After the sockets close the run waits until `GET /presence` no longer
 //! lists its users (at most `--grace`, the server's `PRESENCE_GRACE_SECS`,

@@ -3,17 +3,22 @@
 //! greeting: `session`, `presence state`, `chat history`); held H seconds,
 //! then every socket leaves (closes). Reports sockets opened and greeted a
 //! second, their latency, and the `presence` frames the users' coming
-//! online sent to those already in.
+//! online sent to those already in (the server batches the changes of each
+//! `PRESENCE_BATCH_MS` into one frame, `{"online":[..],"offline":[..]}`).
 //!
 //! With `--baseline true` (the default) the run begins with the same N
 //! sockets as anonymous visitors (`GET /` for the cookie, as `connect`
 //! does, greeted the same way; never in presence) on the same server, and
 //! reports both rates and their ratio. With `--watch true` (the default) an
-//! anonymous watcher socket, open before the users join, checks that each
-//! user's `presence` events alternate (the `presence state` it was greeted
-//! with counting as the first), that each user came online once, and that
-//! each went offline within `--grace` (the server's `PRESENCE_GRACE_SECS`)
-//! plus `--timeout` after leaving.
+//! anonymous watcher socket, open before the users join, checks that every
+//! `presence` frame has the contract's shape, that each user's events
+//! (a frame may name many users) alternate online/offline from frame to
+//! frame, that each user came online once, and that each went offline
+//! within `--grace` (the server's `PRESENCE_GRACE_SECS`) plus `--timeout`
+//! after leaving. The `presence state` it was greeted with is what the
+//! first frame about a user follows; as that state may be up to one batch
+//! ahead of the frames, a first frame repeating it is counted
+//! (`repeats_state`), not failed.
 //!
 //! Users of an earlier run still in their grace (a `lobby` run just before)
 //! go offline during this one, and each announcement reaches every socket:
@@ -21,6 +26,7 @@
 //! `PRESENCE_GRACE_SECS` between runs, or run `presence` first.
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
@@ -160,10 +166,13 @@ pub async fn run(args: &mut Args, target: &Target, open_files: u64) -> Result<Ou
         outcome.set(
             "watcher",
             json!({
+                "presence_frames": seen.frames,
                 "online_events": report.online,
                 "offline_events": report.offline,
                 "offline_after_close_s": round(offline_after, 3),
                 "not_alternating": report.not_alternating,
+                "repeats_state": seen.repeats_state,
+                "malformed": seen.malformed,
                 "never_online": report.never_online,
                 "never_offline": report.never_offline,
                 "closed": seen.closed,
@@ -173,6 +182,7 @@ pub async fn run(args: &mut Args, target: &Target, open_files: u64) -> Result<Ou
             report.not_alternating,
             "presence events not alternating online/offline for their user",
         );
+        outcome.fail_if(seen.malformed, "malformed presence frames");
         outcome.fail_if(report.never_online, "users never announced online");
         outcome.fail_if(
             report.never_offline,
@@ -413,7 +423,10 @@ struct Watcher {
 /// One user as the watcher saw it.
 #[derive(Default)]
 struct User {
+    /// Online as last shown: by a frame, or else by the `presence state`.
     online: bool,
+    /// Whether a frame has named the user yet.
+    framed: bool,
     ons: u32,
     offs: u32,
 }
@@ -422,7 +435,15 @@ struct User {
 #[derive(Default)]
 struct Seen {
     users: HashMap<String, User>,
+    /// `presence` frames received.
+    frames: u64,
+    /// A user's frame saying what its last frame said.
     not_alternating: u64,
+    /// A user's first frame saying what the `presence state` said (the
+    /// state may be up to one batch ahead of the frames).
+    repeats_state: u64,
+    /// `presence` frames not as the contract has them.
+    malformed: u64,
     closed: bool,
 }
 
@@ -436,14 +457,32 @@ struct Report {
 }
 
 impl Seen {
-    /// Records one `presence` event; whether it is the first offline of a
-    /// user whose name starts with `ours`.
+    /// Records one `presence` frame; how many users whose names start with
+    /// `ours` it brought offline for the first time.
+    fn frame(&mut self, online: &[Cow<'_, str>], offline: &[Cow<'_, str>], ours: &str) -> usize {
+        self.frames += 1;
+        let mut gone = 0;
+        for (names, online) in [(online, true), (offline, false)] {
+            for name in names {
+                gone += usize::from(self.event(name, online, ours));
+            }
+        }
+        gone
+    }
+
+    /// Records one user's `presence` event; whether it is the first offline
+    /// of a user whose name starts with `ours`.
     fn event(&mut self, name: &str, online: bool, ours: &str) -> bool {
         let user = self.users.entry(name.to_owned()).or_default();
         if user.online == online {
-            self.not_alternating += 1;
+            if user.framed {
+                self.not_alternating += 1;
+            } else {
+                self.repeats_state += 1;
+            }
         }
         user.online = online;
+        user.framed = true;
         if online {
             user.ons += 1;
             false
@@ -521,10 +560,13 @@ async fn watch_presence(
         tokio::select! {
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    if let Frame::Presence { name, online } = lobby::frame(&text) {
-                        if seen.event(&name, online, &ours) {
-                            offline.fetch_add(1, Relaxed);
+                    match lobby::frame(&text) {
+                        Frame::Presence { online, offline: went } => {
+                            let gone = seen.frame(&online, &went, &ours);
+                            offline.fetch_add(gone, Relaxed);
                         }
+                        Frame::Malformed if lobby::is_presence(&text) => seen.malformed += 1,
+                        _ => {}
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
@@ -565,5 +607,39 @@ mod tests {
         let report = seen.judge("t-", 3);
         assert_eq!((report.online, report.offline), (3, 1));
         assert_eq!((report.never_online, report.never_offline), (1, 2));
+    }
+
+    #[test]
+    fn a_frame_names_many_users() {
+        let names =
+            |names: &[&'static str]| names.iter().map(|&n| Cow::Borrowed(n)).collect::<Vec<_>>();
+        let mut seen = Seen::default();
+        // The state lists "old" and "early" (whose online frame may follow it).
+        for name in ["early", "old"] {
+            seen.users.insert(
+                name.into(),
+                User {
+                    online: true,
+                    ..User::default()
+                },
+            );
+        }
+        assert_eq!(
+            seen.frame(&names(&["early", "t-0", "t-1"]), &names(&["old"]), "t-"),
+            0
+        );
+        assert_eq!((seen.not_alternating, seen.repeats_state), (0, 1));
+        assert_eq!(
+            seen.frame(&names(&["t-2"]), &names(&["early", "t-0", "t-1"]), "t-"),
+            2
+        );
+        // A second offline of t-0 is not alternating, and not a first offline.
+        assert_eq!(seen.frame(&names(&[]), &names(&["t-0", "t-2"]), "t-"), 1);
+        assert_eq!((seen.not_alternating, seen.repeats_state), (1, 1));
+        assert_eq!(seen.frames, 3);
+        let report = seen.judge("t-", 3);
+        assert_eq!((report.online, report.offline), (3, 4));
+        assert_eq!((report.never_online, report.never_offline), (0, 0));
+        assert_eq!(report.not_alternating, 1);
     }
 }
