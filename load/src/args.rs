@@ -86,6 +86,15 @@ scenarios:
             was never dropped
               --n 100  --k 12  --rate 1000  --duration 60  --size 500
               --sample 1
+  storm     N logged-in sockets (each its own user), all dropped at once
+            (no close frame, as when their instance dies), every client
+            coming back with the demo client's backoff (full jitter, 250 ms
+            first step, 10 s cap); time until all are back, handshake
+            latency, attempts, presence frames per socket from its return
+            until --settle after the last, sockets closed by the server
+            (4002: too slow), peak RSS (--pid); ends when GET /presence no
+            longer lists its users (--grace: the server's PRESENCE_GRACE_SECS)
+              --n 1000  --concurrency 50  --settle 2  --grace 5
 
 Prints one JSON line on stdout and a human table on stderr. Exits 1 when the
 run had errors or lost increments or events (figures are never judged, except
@@ -95,7 +104,7 @@ by a flag that asks for it, like churn's --max-rss-growth).
 /// The parsed command line.
 pub struct Args {
     /// `connect`, `fanout`, `http`, `mixed`, `lobby`, `presence`, `churn`,
-    /// `flood` or `slow`.
+    /// `flood`, `slow` or `storm`.
     pub scenario: String,
     options: BTreeMap<String, String>,
     read: Vec<String>,

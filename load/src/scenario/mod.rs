@@ -1,4 +1,4 @@
-//! The nine scenarios, and what they share: where the server is, and how a
+//! The ten scenarios, and what they share: where the server is, and how a
 //! run ends up pass (no errors, nothing lost) or fail.
 
 mod churn;
@@ -10,6 +10,7 @@ mod lobby;
 mod mixed;
 mod presence;
 mod slow;
+mod storm;
 
 use std::time::Duration;
 
@@ -68,6 +69,7 @@ pub async fn run(args: &mut Args, open_files: u64) -> Result<bool> {
         "churn" => churn::run(args, &target, open_files).await?,
         "flood" => flood::run(args, &target).await?,
         "slow" => slow::run(args, &target).await?,
+        "storm" => storm::run(args, &target, open_files).await?,
         other => return Err(format!("unknown scenario `{other}` (see --help)").into()),
     };
     let passed = outcome.failures.is_empty();
