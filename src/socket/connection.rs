@@ -377,7 +377,7 @@ fn not_utf8() -> CloseReason {
 /// actix-web-actors reports a text frame that is not UTF-8 as an I/O error
 /// of kind `Other` carrying the `Utf8Error`'s text (its `ws.rs`), not as a
 /// protocol error of its own; a broken connection's errors never mention
-/// UTF-8. The frames test pins this down.
+/// UTF-8. `tests/api/hostile.rs` pins this down.
 fn is_invalid_utf8(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::Other && err.to_string().contains("utf-8")
 }
