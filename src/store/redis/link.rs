@@ -1,4 +1,16 @@
-//! The command connection to Redis, replaced when it goes silent.
+//! The command connections to Redis: one per thread, replaced when they go
+//! silent.
+//!
+//! One per thread because a multiplexed connection's driver task lives on
+//! the runtime that first used it: with one shared connection made by the
+//! main arbiter's timers (presence, heartbeat), every command of an HTTP
+//! worker went to the main thread and its reply came back, two cross-thread
+//! wakes per command, four per `POST /incr` (its script and its publish):
+//! about 0.6 context switches and 7 µs of the main thread's CPU per request,
+//! the Redis `/incr` regression of issue 16. Each thread (each HTTP worker,
+//! the main arbiter) now gets its own lazy manager, connected on that
+//! thread's first call, so a worker's commands are written and read on the
+//! worker itself, as before the presence timers existed.
 //!
 //! redis-rs's `ConnectionManager` reconnects when its connection is dropped,
 //! but a call that times out is "retry immediately" to it: on a path that
@@ -8,25 +20,26 @@
 //! - every connection (commands and the subscription) gets TCP keepalive and
 //!   `TCP_USER_TIMEOUT`, so the kernel itself ends a path that stopped
 //!   acknowledging, where it can tell;
-//! - the manager sits behind an [`ArcSwap`]; a call that times out (the
-//!   manager's response timeout) abandons its manager and swaps in a new,
-//!   lazy one, which connects on the next call. A generation number makes
-//!   the calls that timed out together on one connection replace it once;
+//! - a call that times out (the manager's response timeout) moves the link
+//!   to a new generation: every thread abandons its manager on its next call
+//!   and makes a new, lazy one, which connects then. The generation number
+//!   makes the calls that timed out together replace the connections once;
 //!   a capped, growing pause between replacements (reset by a success)
 //!   keeps a Redis that is merely slow from causing a reconnect storm.
 //!
-//! The hot path pays an `ArcSwap` load, a reference-count increment and a
-//! boxed future per call, plus one relaxed atomic load on success.
+//! The hot path pays an atomic load, a thread-local lookup, a
+//! reference-count increment and a boxed future per call, plus one relaxed
+//! atomic load on success.
 
 use std::{
+    cell::RefCell,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex, PoisonError,
+        Arc, Mutex, PoisonError, Weak,
     },
     time::{Duration, Instant},
 };
 
-use arc_swap::ArcSwap;
 use redis::{
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     io::tcp::{socket2::TcpKeepalive, TcpSettings},
@@ -53,50 +66,76 @@ pub fn open_client(url: &str) -> RedisResult<Client> {
     Client::open(info)
 }
 
-/// The current manager and its generation.
-struct Current {
-    manager: ConnectionManager,
+/// One thread's manager for one link, made for one generation.
+struct Local {
+    link: Weak<Shared>,
     generation: u64,
+    manager: ConnectionManager,
+}
+
+thread_local! {
+    /// This thread's managers, one per live [`Link`] (in practice one).
+    static LOCAL: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Shared {
     client: Client,
     config: ConnectionManagerConfig,
-    current: ArcSwap<Current>,
+    /// Increased by every replacement: a thread whose manager was made for
+    /// an older generation makes a new one on its next call.
+    generation: AtomicU64,
     /// Set after a replacement until a call succeeds: only then does a
     /// success need to reset the pause (keeps the success path to a load).
     replaced: AtomicBool,
     /// When the next replacement may happen, and the pause after it.
     pause: Mutex<(Instant, Duration)>,
-    next_generation: AtomicU64,
 }
 
-/// A swappable, cheap-to-clone handle on the command connection; use it as
-/// a connection (each call runs on the manager current when it starts).
+/// A swappable, cheap-to-clone handle on the command connections; use it as
+/// a connection (each call runs on its thread's manager current when it
+/// starts).
 #[derive(Clone)]
 pub struct Link(Arc<Shared>);
 
 impl Link {
-    /// A lazy manager over `client` (succeeds while Redis is down).
+    /// A link whose managers are lazy (this succeeds while Redis is down).
     pub fn new(client: Client, config: ConnectionManagerConfig) -> RedisResult<Self> {
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         Ok(Self(Arc::new(Shared {
             client,
             config,
-            current: ArcSwap::from_pointee(Current {
-                manager,
-                generation: 0,
-            }),
+            generation: AtomicU64::new(0),
             replaced: AtomicBool::new(false),
             pause: Mutex::new((Instant::now(), REPLACE_PAUSE.0)),
-            next_generation: AtomicU64::new(1),
         })))
     }
 
-    /// The current manager (a reference-count increment) and its generation.
-    fn current(&self) -> (ConnectionManager, u64) {
-        let current = self.0.current.load();
-        (current.manager.clone(), current.generation)
+    /// This thread's manager (a reference-count increment) and its
+    /// generation; made, lazy, on the thread's first call and after a
+    /// replacement. Must be called from inside the runtime that will poll
+    /// the call: a new manager's connection task is spawned there.
+    fn current(&self) -> RedisResult<(ConnectionManager, u64)> {
+        let generation = self.0.generation.load(Ordering::Acquire);
+        let this = Arc::as_ptr(&self.0);
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if let Some(entry) = local.iter().find(|entry| entry.link.as_ptr() == this) {
+                if entry.generation == generation {
+                    return Ok((entry.manager.clone(), generation));
+                }
+            }
+            // Forget this link's older manager and those of dropped links.
+            local.retain(|entry| entry.link.strong_count() > 0 && entry.link.as_ptr() != this);
+            let manager = ConnectionManager::new_lazy_with_config(
+                self.0.client.clone(),
+                self.0.config.clone(),
+            )?;
+            local.push(Local {
+                link: Arc::downgrade(&self.0),
+                generation,
+                manager: manager.clone(),
+            });
+            Ok((manager, generation))
+        })
     }
 
     /// What a call's result says about its connection.
@@ -105,7 +144,7 @@ impl Link {
             Err(err) if err.is_timeout() => self.replace(generation),
             Ok(_)
                 if self.0.replaced.load(Ordering::Relaxed)
-                    && self.0.current.load().generation == generation =>
+                    && self.0.generation.load(Ordering::Acquire) == generation =>
             {
                 self.0.replaced.store(false, Ordering::Relaxed);
                 let mut pause = self.0.pause.lock().unwrap_or_else(PoisonError::into_inner);
@@ -115,28 +154,19 @@ impl Link {
         }
     }
 
-    /// Replaces generation `generation`'s manager, unless it was replaced
-    /// already or the pause since the last replacement is not over.
+    /// Replaces generation `generation`'s managers (every thread's, each on
+    /// its next call), unless they were replaced already or the pause since
+    /// the last replacement is not over.
     fn replace(&self, generation: u64) {
         let shared = &self.0;
         let mut pause = shared.pause.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        if shared.current.load().generation != generation || now < pause.0 {
+        if shared.generation.load(Ordering::Acquire) != generation || now < pause.0 {
             return;
         }
-        let manager = match ConnectionManager::new_lazy_with_config(
-            shared.client.clone(),
-            shared.config.clone(),
-        ) {
-            Ok(manager) => manager,
-            Err(err) => return log::warn!("cannot replace the Redis connection: {err}"),
-        };
-        let generation = shared.next_generation.fetch_add(1, Ordering::Relaxed);
-        // The old manager goes when the last call holding it ends.
-        shared.current.store(Arc::new(Current {
-            manager,
-            generation,
-        }));
+        // An old manager goes when its thread makes the next one and the
+        // last call holding it ends.
+        shared.generation.store(generation + 1, Ordering::Release);
         *pause = (now + pause.1, (pause.1 * 2).min(REPLACE_PAUSE.1));
         shared.replaced.store(true, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::REDIS_RECONNECTS).increment(1);
@@ -146,8 +176,8 @@ impl Link {
 
 impl ConnectionLike for Link {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let (mut manager, generation) = self.current();
         Box::pin(async move {
+            let (mut manager, generation) = self.current()?;
             let result = manager.send_packed_command(cmd).await;
             self.observe(generation, &result);
             result
@@ -160,8 +190,8 @@ impl ConnectionLike for Link {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let (mut manager, generation) = self.current();
         Box::pin(async move {
+            let (mut manager, generation) = self.current()?;
             let result = manager.send_packed_commands(pipeline, offset, count).await;
             self.observe(generation, &result);
             result
@@ -169,6 +199,6 @@ impl ConnectionLike for Link {
     }
 
     fn get_db(&self) -> i64 {
-        self.0.current.load().manager.get_db()
+        self.0.client.get_connection_info().redis_settings().db()
     }
 }
