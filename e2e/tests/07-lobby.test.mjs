@@ -225,6 +225,7 @@ scenario('7a. two users chat; markup shows as text; a reload within the grace an
   assert.deepEqual((await messages(ada)).map(({ name, text }) => ({ name, text })),
     [{ name: 'Ada', text: 'hello from Ada' }, { name: 'Bob', text: 'hi Ada' }]);
   assert.equal(await ada.getByLabel('Message', { exact: true }).inputValue(), '', 'a sent message leaves the box');
+  await h.docSideBySide('lobby', [ada, bob]);
 
   // A text the server refuses: the page says so and hands the text back.
   const tooLong = 'x'.repeat(501);
@@ -232,7 +233,6 @@ scenario('7a. two users chat; markup shows as text; a reload within the grace an
   await expectChatError(ada, 'bad_message');
   assert.equal(await ada.getByLabel('Message', { exact: true }).inputValue(), tooLong, 'the refused text is back in the box');
   assert.equal((await messages(bob)).length, 2, 'the refused text was not posted');
-  await h.docSideBySide('lobby', [ada, bob]);
 
   // Bob reloads. His new socket is back well within the grace, so Ada hears
   // of neither a "left" nor an "is back".
