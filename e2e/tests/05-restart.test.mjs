@@ -37,8 +37,12 @@ async function restartUnderOpenPage(h, t, { redis }) {
   await page.evaluate(() => { window.__beforeRestart = true; });
   const statesBefore = (await page.evaluate(() => window.__e2e.states.length));
   const handshakesBefore = page.handshakes.length;
-  // While the server is down, Chromium itself logs each refused handshake.
+  // While the server is down, Chromium itself logs each refused handshake;
+  // a reconnect that lands while the server is still draining its sockets
+  // is refused with 503 (new handshakes are refused during shutdown), which
+  // Chromium logs too.
   page.allowConsole(/^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed: .*ERR_CONNECTION_REFUSED/);
+  page.allowConsole(/^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed: Error during WebSocket handshake: Unexpected response code: 503$/);
 
   const stopped = await app.stop();
   assert.equal(stopped.code, 0, `the server exits 0 on SIGTERM (exit ${stopped.code}, signal ${stopped.signal})`);

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, TestApp};
 
 #[actix_web::test]
 async fn a_flood_of_cookie_less_logins_and_incrs_never_evicts_a_session_with_an_open_socket() {
@@ -19,16 +19,7 @@ async fn a_flood_of_cookie_less_logins_and_incrs_never_evicts_a_session_with_an_
     let (_anonymous_socket, _) = anonymous.connect_and_greet().await;
 
     // 150 logged-in and 50 anonymous sessions: twice the capacity.
-    for round in 0..150 {
-        let flood = app.visitor();
-        let response = flood
-            .post_login(&json!({"name": format!("flood{round}")}))
-            .await;
-        assert!(response.status().is_success(), "{}", response.status());
-        if round % 3 == 0 {
-            assert_eq!(app.visitor().incr().await, 1);
-        }
-    }
+    flood(&app, 150, true).await;
 
     assert_eq!(victim.incr().await, 2, "the victim's session survived");
     socket.wait_for_count(2).await;
@@ -44,14 +35,23 @@ async fn once_its_socket_closed_a_session_is_evicted_like_any_other() {
     socket.close().await;
     app.wait_for_counts(0, 0).await;
 
-    for round in 0..150 {
-        let flood = app.visitor();
-        let response = flood
-            .post_login(&json!({"name": format!("flood{round}")}))
-            .await;
-        assert!(response.status().is_success(), "{}", response.status());
-    }
+    flood(&app, 150, false).await;
 
     // Evicted: the cookie now counts as no session, so a new one starts.
     assert_eq!(visitor.incr().await, 1);
+}
+
+/// `logins` cookie-less logins (each a new session), and with `anonymous`
+/// one cookie-less `POST /incr` for every third of them.
+async fn flood(app: &TestApp, logins: usize, anonymous: bool) {
+    for round in 0..logins {
+        let response = app
+            .visitor()
+            .post_login(&json!({"name": format!("flood{round}")}))
+            .await;
+        assert!(response.status().is_success(), "{}", response.status());
+        if anonymous && round % 3 == 0 {
+            assert_eq!(app.visitor().incr().await, 1);
+        }
+    }
 }
