@@ -92,7 +92,8 @@ impl Outbox {
     }
 
     /// Bytes of frames waiting.
-    pub fn queued(&self) -> usize {
+    #[cfg(test)]
+    fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
 
