@@ -46,7 +46,7 @@ impl Application {
     pub async fn build(config: Config) -> std::io::Result<Self> {
         // Before anything records: samples taken without a recorder are lost.
         let metrics = web::Data::new(telemetry::install());
-        let registry = Registry::with_presence_batch(config.presence_batch);
+        let registry = Registry::with_batches_of(config.presence_batch);
         let instance = InstanceId::generate();
         let (store, events) = build_store(&config, &registry, &instance)?;
         let sessions = Sessions::new(

@@ -25,7 +25,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
-pub use batch::{PresenceBatch, PresenceChange};
+pub use batch::Batch;
 pub use outbox::{Ending, Offer, Outbox};
 pub use registry::{Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
 
@@ -59,9 +59,9 @@ pub enum Order {
     /// A position in the lobby's message stream: shown only after the last
     /// position the socket has shown, so history and live frames never overlap.
     Sequence(u64),
-    /// A user's presence transition. The registry gathers these into
-    /// batches for the lobby (the event's frame is unused: each socket builds
-    /// one frame per batch); a socket shows a user's change only when newer
+    /// A user's presence transition. It batches (see [`Order::batches`]:
+    /// the event's frame is unused, each socket builds one frame per batch);
+    /// a socket shows a user's change only when newer
     /// (by `version`) than what it knows of the user and when it flips what
     /// it shows, so online and offline strictly alternate on every socket.
     Presence {
@@ -72,6 +72,22 @@ pub enum Order {
         /// Increases with every presence transition of every user.
         version: u64,
     },
+}
+
+impl Order {
+    /// Whether events of this order are gathered into batches (see
+    /// `batch`) rather than handed out one by one.
+    pub fn batches(&self) -> bool {
+        matches!(self, Self::Presence { .. })
+    }
+
+    /// About what it adds to the frame a batch becomes, in bytes.
+    pub fn weight(&self) -> usize {
+        match self {
+            Self::Presence { user, .. } => user.len() + 3,
+            Self::Always | Self::Count(_) | Self::Sequence(_) => 16,
+        }
+    }
 }
 
 /// A server event ready to send: whom, in what order, and the frame itself.

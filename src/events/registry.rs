@@ -26,7 +26,7 @@ use actix::{Message, Recipient};
 use bytestring::ByteString;
 
 use super::{
-    batch::{Batcher, Gathered, PresenceBatch, PresenceChange},
+    batch::{Batch, Batcher, Gathered},
     outbox::{Ending, Offer, Outbox},
     Audience, Event, Order,
 };
@@ -53,8 +53,8 @@ pub enum Push {
         /// The serialised frame.
         frame: ByteString,
     },
-    /// Show what this batch of presence changes changes for the socket.
-    Presence(PresenceBatch),
+    /// Show what this batch of orders changes for the socket (one frame).
+    Batch(Batch),
     /// Close with this code.
     Close(Close),
     /// Events may have been missed (the Redis subscription was lost): reload
@@ -110,15 +110,16 @@ impl Index {
 pub struct Registry {
     index: Arc<RwLock<Index>>,
     watched: Arc<Mutex<Watched>>,
-    presence: Arc<Batcher>,
+    batcher: Arc<Batcher>,
 }
 
 impl Registry {
-    /// A registry that hands presence changes out in batches gathered for
-    /// `every` (zero, as `Registry::default()`: each change alone, at once).
-    pub fn with_presence_batch(every: Duration) -> Self {
+    /// A registry that hands out the events whose order batches in batches
+    /// gathered for `every` (zero, as `Registry::default()`: each alone, at
+    /// once).
+    pub fn with_batches_of(every: Duration) -> Self {
         Self {
-            presence: Arc::new(Batcher::new(every)),
+            batcher: Arc::new(Batcher::new(every)),
             ..Self::default()
         }
     }
@@ -171,28 +172,18 @@ impl Registry {
 
     /// Hands `event` to each of its audience's sockets here, except those
     /// whose queue it would overflow: they leave at once, ending as too slow.
-    /// A presence change joins the batch being gathered instead (see
-    /// `batch`); the socket builds its frame from the batch.
+    /// An event whose order batches joins the batch being gathered instead
+    /// (see `batch`); the socket builds its frame from the batch.
     pub fn deliver(&self, event: &Event) {
-        if let Order::Presence {
-            user,
-            online,
-            version,
-        } = &event.order
-        {
-            let change = PresenceChange {
-                user: user.clone(),
-                online: *online,
-                version: *version,
-            };
-            return match self.presence.add(change) {
-                Gathered::Now(batch, since) => self.hand_out_presence(batch, since),
+        if event.order.batches() {
+            return match self.batcher.add(event.order.clone()) {
+                Gathered::Now(batch, since) => self.hand_out_batch(batch, since),
                 Gathered::Later(after) => {
                     let registry = self.clone();
                     actix_web::rt::spawn(async move {
                         tokio::time::sleep(after).await;
-                        if let Some((batch, since)) = registry.presence.take() {
-                            registry.hand_out_presence(batch, since);
+                        if let Some((batch, since)) = registry.batcher.take() {
+                            registry.hand_out_batch(batch, since);
                         }
                     });
                 }
@@ -207,9 +198,9 @@ impl Registry {
         });
     }
 
-    fn hand_out_presence(&self, batch: PresenceBatch, since: Instant) {
+    fn hand_out_batch(&self, batch: Batch, since: Instant) {
         self.hand_out(&Audience::Lobby, batch.weight(), since, || {
-            Push::Presence(batch.clone())
+            Push::Batch(batch.clone())
         });
     }
 
@@ -497,7 +488,7 @@ mod tests {
     #[actix_web::test]
     async fn presence_changes_within_a_batch_reach_each_socket_as_one_push() {
         let room = RoomKey::new(&Key::generate()).room(&SessionId::generate());
-        let registry = Registry::with_presence_batch(Duration::from_millis(50));
+        let registry = Registry::with_batches_of(Duration::from_millis(50));
         let socket = Recorder::default().start();
         registry.join(1, entry(room, None, &socket));
         for (i, user) in ["a", "b", "c"].into_iter().enumerate() {

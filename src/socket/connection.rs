@@ -464,7 +464,7 @@ impl Handler<Push> for Connection {
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match &push {
             Push::Frame { frame, .. } => self.outbox.took(frame.len()),
-            Push::Presence(batch) => self.outbox.took(batch.weight()),
+            Push::Batch(batch) => self.outbox.took(batch.weight()),
             Push::Close(_) | Push::Resync => {}
         }
         // Once the socket is ending, nothing else it was sent matters.
@@ -479,8 +479,8 @@ impl Handler<Push> for Connection {
                     ctx.text(frame);
                 }
             }
-            Push::Presence(batch) => {
-                let (online, offline) = self.view.show_presence(batch.changes());
+            Push::Batch(batch) => {
+                let (online, offline) = self.view.show_presence(batch.orders());
                 show_presence(ctx, &online, &offline);
             }
             Push::Close(close) => self.close(ctx, close.into()),

@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::events::{Order, PresenceChange};
+use crate::events::Order;
 
 /// A socket's view. Until it has greeted (sent its opening frames), it shows
 /// nothing else: a live frame then would come before the state it updates.
@@ -141,27 +141,38 @@ impl View {
         Some(std::mem::replace(shown, online))
     }
 
-    /// Records a batch of presence changes and returns the users whose
-    /// shown state it changed: (now online, now offline), each sorted. A user
-    /// who went and came back within the batch is in neither.
-    pub fn show_presence(&mut self, changes: &[PresenceChange]) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
-        self.show_presence_at(changes, Instant::now())
+    /// Records a batch's presence changes (its `Order::Presence` orders)
+    /// and returns the users whose shown state it changed: (now online, now
+    /// offline), each sorted. A user who went and came back within the batch
+    /// is in neither.
+    pub fn show_presence(&mut self, orders: &[Order]) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
+        self.show_presence_at(orders, Instant::now())
     }
 
     fn show_presence_at(
         &mut self,
-        changes: &[PresenceChange],
+        orders: &[Order],
         now: Instant,
     ) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
         if !self.greeted() {
             return (Vec::new(), Vec::new());
         }
-        let mut ordered: Vec<&PresenceChange> = changes.iter().collect();
-        ordered.sort_unstable_by_key(|change| change.version);
+        let mut changes: Vec<(&Arc<str>, bool, u64)> = orders
+            .iter()
+            .filter_map(|order| match order {
+                Order::Presence {
+                    user,
+                    online,
+                    version,
+                } => Some((user, *online, *version)),
+                _ => None,
+            })
+            .collect();
+        changes.sort_unstable_by_key(|(_, _, version)| *version);
         let mut before: HashMap<Arc<str>, bool> = HashMap::new();
-        for change in ordered {
-            if let Some(was) = self.apply(&change.user, change.online, change.version, now) {
-                before.entry(change.user.clone()).or_insert(was);
+        for (user, online, version) in changes {
+            if let Some(was) = self.apply(user, online, version, now) {
+                before.entry(user.clone()).or_insert(was);
             }
         }
         let (mut online, mut offline) = (Vec::new(), Vec::new());
@@ -285,12 +296,8 @@ mod tests {
         assert!(view.admits_at(&presence("stays", false, version + 1), later));
     }
 
-    fn change(user: &str, online: bool, version: u64) -> PresenceChange {
-        PresenceChange {
-            user: user.into(),
-            online,
-            version,
-        }
+    fn change(user: &str, online: bool, version: u64) -> Order {
+        presence(user, online, version)
     }
 
     #[test]
@@ -333,7 +340,7 @@ mod tests {
             cuts in proptest::collection::vec(proptest::bool::ANY, 60),
         ) {
             let users = ["ann", "bob", "cy", "dee"];
-            let mut all: Vec<PresenceChange> = changes
+            let mut all: Vec<Order> = changes
                 .iter()
                 .enumerate()
                 .map(|(i, (user, online))| change(users[*user], *online, i as u64 + 1))
@@ -364,12 +371,13 @@ mod tests {
                     }
                 }
             }
-            for user in users {
-                let newest = all
+            for (index, user) in users.iter().enumerate() {
+                // Versions follow `changes`' order: the newest is the last.
+                let newest = changes
                     .iter()
-                    .filter(|change| &*change.user == user)
-                    .max_by_key(|change| change.version)
-                    .is_some_and(|change| change.online);
+                    .rev()
+                    .find(|(of, _)| *of == index)
+                    .is_some_and(|(_, online)| *online);
                 proptest::prop_assert_eq!(shown.get(user).copied().unwrap_or(false), newest, "{}", user);
             }
         }
