@@ -3,6 +3,7 @@
 //!
 //! Start at [`startup::Application`]; the README has a tour of the modules.
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -18,4 +19,5 @@ pub mod socket;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
