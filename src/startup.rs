@@ -20,10 +20,10 @@ use crate::{
     net,
     origin::OriginPolicy,
     routes,
-    services::{Lobby, Presence, Sessions},
+    services::{Lobby, Presence, Services, Sessions},
     session::{RoomKey, SessionCookie},
     shutdown::Shutdown,
-    socket::{ChatLimiter, SocketServices, CLIENT_TIMEOUT},
+    socket::{self, ChatLimiter, CLIENT_TIMEOUT},
     state::AppState,
     store::{MemoryStore, RedisStore, Store},
     telemetry,
@@ -47,37 +47,14 @@ impl Application {
         // Before anything records: samples taken without a recorder are lost.
         let metrics = web::Data::new(telemetry::install());
         let registry = Registry::with_batches_of(config.presence_batch);
-        let instance = InstanceId::generate();
-        let (store, events) = build_store(&config, &registry, &instance)?;
-        let sessions = Sessions::new(
-            store.clone(),
-            events.clone(),
-            RoomKey::new(&config.secret.key),
-            config.session_ttl,
-        );
-        let lobby = Lobby::new(
-            store.clone(),
-            events.clone(),
-            config.chat_history,
-            instance.clone(),
-        );
-        let presence = Presence::new(
-            store,
-            events,
-            instance,
-            config.presence_grace,
-            config.instance_ttl,
-        );
-        presence.spawn_keeper();
+        let services = build_services(&config, &registry)?;
+        services.presence.spawn_keeper();
         registry.spawn_watchdog(CLIENT_TIMEOUT);
         let shutdown = Shutdown::default();
+        let sessions = services.sessions.clone();
         let state = web::Data::new(AppState {
-            sessions: sessions.clone(),
-            sockets: SocketServices {
-                sessions: sessions.clone(),
-                lobby,
-                presence,
-                registry: registry.clone(),
+            services,
+            sockets: socket::Settings {
                 reload_interval: config.reload_interval,
                 queue_bytes: config.socket_queue_bytes,
                 chat_limit: ChatLimiter::new(config.chat_rate),
@@ -136,6 +113,38 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The services over the configured store, announcing through `registry`
+/// (and with Redis, through every other instance).
+fn build_services(config: &Config, registry: &Registry) -> std::io::Result<Services> {
+    let instance = InstanceId::generate();
+    let (store, events) = build_store(config, registry, &instance)?;
+    let sessions = Sessions::new(
+        store.clone(),
+        events.clone(),
+        RoomKey::new(&config.secret.key),
+        config.session_ttl,
+    );
+    let lobby = Lobby::new(
+        store.clone(),
+        events.clone(),
+        config.chat_history,
+        instance.clone(),
+    );
+    let presence = Presence::new(
+        store,
+        events.clone(),
+        instance,
+        config.presence_grace,
+        config.instance_ttl,
+    );
+    Ok(Services {
+        sessions,
+        lobby,
+        presence,
+        events,
+    })
 }
 
 /// The store and the events path that go with it: in-process for the

@@ -1,16 +1,17 @@
 //! What every handler shares, built once at start-up.
 
 use crate::{
-    config::SocketAuth, origin::OriginPolicy, services::Sessions, session::SessionCookie,
-    shutdown::Shutdown, socket::SocketServices,
+    config::SocketAuth, origin::OriginPolicy, services::Services, session::SessionCookie,
+    shutdown::Shutdown, socket,
 };
 
 /// The application's shared state (`web::Data<AppState>`).
 pub struct AppState {
-    /// The one path to session data.
-    pub sessions: Sessions,
-    /// What each socket is given (the services and this process's registry).
-    pub sockets: SocketServices,
+    /// What handlers and sockets ask of the app (sessions, lobby, presence,
+    /// events).
+    pub services: Services,
+    /// How each socket behaves.
+    pub sockets: socket::Settings,
     /// Reads and writes the session cookie.
     pub cookie: SessionCookie,
     /// Who may act cross-origin.

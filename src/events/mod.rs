@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
 pub use batch::Batch;
 pub use outbox::{Ending, Offer, Outbox};
-pub use registry::{Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
+pub use registry::{Mailbox, Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
 
 use crate::{
     protocol::{Close, ServerEvent},

@@ -4,8 +4,8 @@
 //! It is a shared index behind a read-write lock rather than an actor: an
 //! event whose audience has no socket here costs one read-locked lookup and
 //! wakes no thread, and `/healthz` and the socket limit read it without a
-//! message round trip. Delivery only enqueues into each socket's mailbox
-//! (`do_send`), so the lock is held for microseconds. It never touches the
+//! message round trip. Delivery only enqueues into each socket's
+//! [`Mailbox`], so the lock is held for microseconds. It never touches the
 //! store: it only routes.
 //!
 //! Delivery never blocks or grows on one socket's behalf: each socket's
@@ -22,7 +22,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix::{Message, Recipient};
 use bytestring::ByteString;
 
 use super::{
@@ -43,8 +42,7 @@ const WATCHDOG_TICK: Duration = Duration::from_millis(250);
 pub type SocketId = u64;
 
 /// What the registry asks of a socket.
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "()")]
+#[derive(Clone, Debug)]
 pub enum Push {
     /// Show `frame` if `order` allows it.
     Frame {
@@ -62,6 +60,14 @@ pub enum Push {
     Resync,
 }
 
+/// Where the registry hands a socket its pushes: whatever carries the
+/// socket's frames (an actor's address for `GET /ws`). It must only enqueue,
+/// never block: it runs under the registry's lock.
+pub trait Mailbox: Send + Sync {
+    /// Enqueues `push` for the socket; a socket that has ended drops it.
+    fn push(&self, push: Push);
+}
+
 /// One socket, as the registry knows it.
 pub struct SocketEntry {
     /// Its session's room.
@@ -69,7 +75,7 @@ pub struct SocketEntry {
     /// Its user, when its session is logged in.
     pub user: Option<String>,
     /// Where to push to it.
-    pub recipient: Recipient<Push>,
+    pub mailbox: Box<dyn Mailbox>,
     /// Its queue budget, ending and connection handle.
     pub outbox: Arc<Outbox>,
 }
@@ -211,7 +217,7 @@ impl Registry {
         for (id, socket) in self.read().audience(to) {
             match socket.outbox.offer(bytes) {
                 Offer::Taken => {
-                    socket.recipient.do_send(push());
+                    socket.mailbox.push(push());
                     delivered += 1;
                 }
                 Offer::Overflowed => overflowed.push(id),
@@ -243,12 +249,12 @@ impl Registry {
     /// Pushes `push` to each socket of `to` here.
     pub fn push(&self, to: &Audience, push: &Push) {
         for (_, socket) in self.read().audience(to) {
-            socket.recipient.do_send(push.clone());
+            socket.mailbox.push(push.clone());
         }
     }
 
     fn tell_to_close(&self, socket: &SocketEntry, close: Close) {
-        socket.recipient.do_send(Push::Close(close));
+        socket.mailbox.push(Push::Close(close));
         self.watch(&socket.outbox);
     }
 
@@ -382,42 +388,31 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::session::{RoomKey, SessionId};
-    use actix::{Actor, Addr, Context, Handler};
     use actix_web::cookie::Key;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A socket stand-in that counts what it was pushed.
-    #[derive(Default)]
-    struct Recorder(usize);
+    /// A socket stand-in that counts what it was pushed (delivery is
+    /// synchronous, so the count is exact right after each call).
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<AtomicUsize>);
 
-    impl Actor for Recorder {
-        type Context = Context<Self>;
-    }
-
-    impl Handler<Push> for Recorder {
-        type Result = ();
-        fn handle(&mut self, _: Push, _: &mut Context<Self>) {
-            self.0 += 1;
+    impl Recorder {
+        fn seen(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
         }
     }
 
-    /// Asks how many pushes arrived; the mailbox is in order, so the answer
-    /// counts every push sent before it.
-    #[derive(Message)]
-    #[rtype(result = "usize")]
-    struct Seen;
-
-    impl Handler<Seen> for Recorder {
-        type Result = usize;
-        fn handle(&mut self, _: Seen, _: &mut Context<Self>) -> usize {
-            self.0
+    impl Mailbox for Recorder {
+        fn push(&self, _: Push) {
+            self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    fn entry(room: RoomId, user: Option<&str>, socket: &Addr<Recorder>) -> SocketEntry {
+    fn entry(room: RoomId, user: Option<&str>, socket: &Recorder) -> SocketEntry {
         SocketEntry {
             room,
             user: user.map(str::to_owned),
-            recipient: socket.clone().recipient(),
+            mailbox: Box::new(socket.clone()),
             outbox: Arc::new(Outbox::new(1_000, None)),
         }
     }
@@ -430,7 +425,7 @@ mod tests {
             rooms.room(&SessionId::generate()),
         );
         let registry = Registry::default();
-        let (alice, anon) = (Recorder::default().start(), Recorder::default().start());
+        let (alice, anon) = (Recorder::default(), Recorder::default());
         registry.join(1, entry(a, Some("alice"), &alice));
         registry.join(2, entry(b, None, &anon));
         assert_eq!(
@@ -450,14 +445,14 @@ mod tests {
         ] {
             registry.push(&to, &Push::Resync);
         }
-        assert_eq!(alice.send(Seen).await.ok(), Some(3));
-        assert_eq!(anon.send(Seen).await.ok(), Some(1));
+        assert_eq!(alice.seen(), 3);
+        assert_eq!(anon.seen(), 1);
 
         // A socket is told to close once, whoever else asks later.
         registry.close(&Audience::Session(a), Close::Logout);
         registry.close(&Audience::Lobby, Close::ShuttingDown);
-        assert_eq!(alice.send(Seen).await.ok(), Some(4));
-        assert_eq!(anon.send(Seen).await.ok(), Some(2));
+        assert_eq!(alice.seen(), 4);
+        assert_eq!(anon.seen(), 2);
 
         registry.leave(1);
         registry.leave(2);
@@ -489,40 +484,32 @@ mod tests {
     async fn presence_changes_within_a_batch_reach_each_socket_as_one_push() {
         let room = RoomKey::new(&Key::generate()).room(&SessionId::generate());
         let registry = Registry::with_batches_of(Duration::from_millis(50));
-        let socket = Recorder::default().start();
+        let socket = Recorder::default();
         registry.join(1, entry(room, None, &socket));
         for (i, user) in ["a", "b", "c"].into_iter().enumerate() {
             registry.deliver(&presence(user, true, i as u64 + 1));
         }
-        assert_eq!(
-            socket.send(Seen).await.ok(),
-            Some(0),
-            "nothing before the batch ends"
-        );
+        assert_eq!(socket.seen(), 0, "nothing before the batch ends");
         let deadline = Instant::now() + Duration::from_secs(5);
-        while socket.send(Seen).await.ok() == Some(0) && Instant::now() < deadline {
+        while socket.seen() == 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(
-            socket.send(Seen).await.ok(),
-            Some(1),
-            "one push for the batch"
-        );
+        assert_eq!(socket.seen(), 1, "one push for the batch");
 
         // Without batching, each change goes at once, alone.
         let unbatched = Registry::default();
-        let other = Recorder::default().start();
+        let other = Recorder::default();
         unbatched.join(2, entry(room, None, &other));
         unbatched.deliver(&presence("a", false, 4));
         unbatched.deliver(&presence("b", false, 5));
-        assert_eq!(other.send(Seen).await.ok(), Some(2));
+        assert_eq!(other.seen(), 2);
     }
 
     #[actix_web::test]
     async fn a_socket_whose_queue_overflows_leaves_at_once_and_gets_nothing_more() {
         let room = RoomKey::new(&Key::generate()).room(&SessionId::generate());
         let registry = Registry::default();
-        let socket = Recorder::default().start();
+        let socket = Recorder::default();
         registry.join(1, entry(room, None, &socket));
         let event = |text: &str| Event {
             to: Audience::Lobby,
@@ -538,6 +525,6 @@ mod tests {
         assert_eq!(registry.stats().sockets, 0);
         registry.deliver(&event("after"));
         // Ten frames, then the close.
-        assert_eq!(socket.send(Seen).await.ok(), Some(11));
+        assert_eq!(socket.seen(), 11);
     }
 }

@@ -9,7 +9,6 @@ mod chat;
 
 use std::sync::Arc;
 
-use actix_web_actors::ws::{CloseCode, CloseReason};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -188,15 +187,6 @@ impl Close {
             Self::SessionRenewed => "session renewed",
             Self::ShuttingDown => "server shutting down",
             Self::TooSlow => "too slow",
-        }
-    }
-}
-
-impl From<Close> for CloseReason {
-    fn from(close: Close) -> Self {
-        CloseReason {
-            code: CloseCode::from(close.code()),
-            description: Some(close.reason().to_owned()),
         }
     }
 }

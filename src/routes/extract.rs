@@ -51,10 +51,10 @@ impl KnownSession {
         let Some(id) = state.cookie.session_id(req) else {
             return Ok(Self::Missing);
         };
-        if let Some(data) = state.sessions.load(&id).await? {
+        if let Some(data) = state.services.sessions.load(&id).await? {
             return Ok(Self::Live(id, data));
         }
-        Ok(match state.sessions.gone(&id).await? {
+        Ok(match state.services.sessions.gone(&id).await? {
             Some(Gone::Renewed) => Self::Renewed,
             Some(Gone::LoggedOut) | None => Self::Missing,
         })
@@ -75,10 +75,9 @@ impl FromRequest for KnownSession {
 }
 
 impl CurrentSession {
-    /// Starts a new, empty session.
-    pub async fn start(state: &AppState) -> Result<Self, AppError> {
-        let data = SessionData::default();
-        let id = state.sessions.create(&data).await?;
+    /// Starts a new session holding `data`.
+    pub async fn start(state: &AppState, data: SessionData) -> Result<Self, AppError> {
+        let id = state.services.sessions.create(&data).await?;
         Ok(Self {
             id,
             data,
@@ -96,7 +95,7 @@ impl CurrentSession {
                 created: false,
             }),
             KnownSession::Renewed => Err(AppError::SessionRenewed),
-            KnownSession::Missing => Self::start(state).await,
+            KnownSession::Missing => Self::start(state, SessionData::default()).await,
         }
     }
 
@@ -110,19 +109,5 @@ impl CurrentSession {
             state.cookie.set(response, &self.id)?;
         }
         Ok(())
-    }
-}
-
-impl FromRequest for CurrentSession {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = app_state(&req)?;
-            let known = KnownSession::find(&req, &state).await?;
-            Self::from_known(known, &state).await
-        })
     }
 }

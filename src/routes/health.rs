@@ -21,12 +21,12 @@ struct Health {
 
 /// 200 when the store answers, 503 when it does not; with the socket counts.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.sessions.store();
+    let store = state.services.sessions.store();
     let reachable = matches!(
         tokio::time::timeout(PING_TIMEOUT, store.ping()).await,
         Ok(Ok(()))
     );
-    let stats = state.sockets.registry.stats();
+    let stats = state.services.events.registry().stats();
     let body = Health {
         status: if reachable { "ok" } else { "unavailable" },
         store: store.kind(),

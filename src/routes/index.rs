@@ -26,18 +26,13 @@ pub async fn index(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let session = match known {
-        KnownSession::Live(id, data) => Some(CurrentSession {
-            id,
-            data,
-            created: false,
-        }),
         KnownSession::Renewed => None,
-        KnownSession::Missing => Some(CurrentSession::start(&state).await?),
+        known => Some(CurrentSession::from_known(known, &state).await?),
     };
     let blank = SessionData::default();
     let page = IndexPage {
         data: session.as_ref().map_or(&blank, |session| &session.data),
-        store: state.sessions.store().kind(),
+        store: state.services.sessions.store().kind(),
         socket_auth: match state.socket_auth {
             SocketAuth::Session => "session",
             SocketAuth::Login => "login",

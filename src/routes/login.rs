@@ -42,6 +42,7 @@ pub async fn login(
         KnownSession::Missing => None,
     };
     let id = state
+        .services
         .sessions
         .login(old.as_ref(), &name)
         .await?

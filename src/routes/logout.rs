@@ -13,7 +13,7 @@ pub async fn logout(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(id) = state.cookie.session_id(&req) {
-        state.sessions.logout(&id).await?;
+        state.services.sessions.logout(&id).await?;
     }
     cleared(&state)
 }
@@ -29,7 +29,7 @@ pub async fn logout_everywhere(
         return Err(AppError::LoginRequired);
     };
     let user = data.user().ok_or(AppError::LoginRequired)?;
-    state.sessions.logout_everywhere(user, &id).await?;
+    state.services.sessions.logout_everywhere(user, &id).await?;
     cleared(&state)
 }
 

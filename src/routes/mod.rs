@@ -1,5 +1,6 @@
-//! The HTTP routes, one file per resource, and the guards every request
-//! passes through.
+//! The HTTP edge: every route, one file per resource (the WebSocket
+//! transport of `GET /ws` in `ws/`), the session extractors and the guards
+//! every request passes through.
 
 mod assets;
 mod counter;
@@ -11,6 +12,7 @@ mod login;
 mod logout;
 mod metrics;
 mod presence;
+mod ws;
 
 use actix_web::web;
 
@@ -34,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ("/healthz", web::get().to(health::healthz)),
         ("/livez", web::get().to(health::livez)),
         ("/metrics", web::get().to(metrics::metrics)),
-        ("/ws", web::get().to(crate::socket::handshake)),
+        ("/ws", web::get().to(ws::handshake)),
         ("/static/{path:.*}", web::get().to(assets::asset)),
     ];
     for (pattern, route) in routes {

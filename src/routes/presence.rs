@@ -13,7 +13,7 @@ struct Online {
 
 /// The names of the users online now.
 pub async fn presence(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let roster = state.sockets.presence.roster().await?;
+    let roster = state.services.presence.roster().await?;
     Ok(HttpResponse::Ok().json(Online {
         online: roster.online,
     }))

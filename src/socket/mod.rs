@@ -1,43 +1,42 @@
-//! WebSockets: the handshake, one actor per connection, and what each socket
-//! has shown (its view, which filters late and repeated frames).
+//! The socket core: what one client connection of the bridge is and does,
+//! whatever carries its frames. A [`Socket`] holds its session's view (which
+//! filters late and repeated frames), its budgets, its snapshot on open and
+//! after a resync, and its commands; its transport feeds it the client's
+//! frames and the registry's pushes, runs the store calls it asks for, and
+//! frames what it sends through an [`Outlet`].
 //!
-//! All transport code (`actix-web-actors`) stays inside this module, so a
-//! move to its successor (`actix-ws`) is a local change.
+//! Nothing here knows a transport: `GET /ws` (`routes::ws`) holds each
+//! socket in an `actix-web-actors` actor and adds only the WebSocket
+//! framing rules.
 
-mod connection;
-mod handshake;
+mod commands;
+mod deadline;
+mod lifecycle;
 mod rate_limit;
+mod snapshot;
 mod view;
 
 use std::time::Duration;
 
-pub use connection::{
-    Connection, CLIENT_TIMEOUT, FRAME_BUDGET, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES, STORE_TIMEOUT,
-};
-pub use handshake::handshake;
-
+pub use commands::{Command, Outcome};
+pub use deadline::STORE_TIMEOUT;
+pub use lifecycle::{Outlet, Socket};
 pub use rate_limit::ChatLimiter;
+pub use snapshot::{Opening, Reloaded};
 
-use crate::{
-    events::Registry,
-    services::{Lobby, Presence, Sessions},
-};
+/// How long a peer that proves it reads nothing (echoes no ping) is kept;
+/// the registry's watchdog drops it then (see [`Socket::alive`]).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames a socket may send in a burst, and per second after it.
+pub const FRAME_BUDGET: u32 = 100;
 
-/// What every socket uses, cloned into each.
+/// How sockets behave, from the configuration; cloned into each socket.
 #[derive(Clone)]
-pub struct SocketServices {
-    /// Session reads and writes.
-    pub sessions: Sessions,
-    /// The lobby's chat.
-    pub lobby: Lobby,
-    /// Who is online.
-    pub presence: Presence,
-    /// This process's sockets.
-    pub registry: Registry,
+pub struct Settings {
     /// How often each socket reloads its session.
     pub reload_interval: Duration,
     /// The most bytes of frames that may wait for one socket.
     pub queue_bytes: usize,
-    /// Each session's chat budget on this instance.
+    /// Each session's chat budget on this instance (shared by its sockets).
     pub chat_limit: ChatLimiter,
 }

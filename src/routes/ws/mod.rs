@@ -1,5 +1,6 @@
-//! `GET /ws`: checks a WebSocket handshake and hands the socket to a
-//! [`Connection`] actor.
+//! `GET /ws`, the WebSocket transport of the socket core: the handshake
+//! (here), the actor that holds each socket (`connection`) and the
+//! WebSocket framing rules (`frames`).
 //!
 //! The session is found by the same cookie as HTTP. Under `SOCKET_AUTH=session`
 //! a visitor without a session gets one here: it is created in the store
@@ -10,13 +11,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, WsResponseBuilder};
 
-use super::{connection::MAX_MESSAGE_BYTES, Connection};
+mod connection;
+mod frames;
+
+use connection::Connection;
+use frames::MAX_MESSAGE_BYTES;
+
+use super::extract::{CurrentSession, KnownSession};
 use crate::{
-    config::SocketAuth,
-    error::AppError,
-    net::HeldConnection,
-    routes::{CurrentSession, KnownSession},
-    state::AppState,
+    config::SocketAuth, error::AppError, net::HeldConnection, socket::Socket, state::AppState,
 };
 
 /// Upgrades the request to a WebSocket held by a [`Connection`].
@@ -54,21 +57,24 @@ pub async fn handshake(
     // how many are in flight at once.
     if !session.created
         && state
-            .sockets
-            .registry
-            .room_size(&state.sessions.room(&session.id))
+            .services
+            .events
+            .registry()
+            .room_size(&state.services.sessions.room(&session.id))
             >= state.max_sockets_per_session
     {
         return Err(AppError::TooManySockets.into());
     }
 
-    let connection = Connection::new(
-        session.id.clone(),
-        &session.data,
+    let socket = Socket::new(
+        state.services.clone(),
         state.sockets.clone(),
+        "ws",
+        (session.id.clone(), &session.data),
         req.conn_data::<HeldConnection>()
             .map(HeldConnection::control),
     );
+    let connection = Connection::new(socket);
     let mut response = WsResponseBuilder::new(connection, &req, stream)
         .frame_size(MAX_MESSAGE_BYTES)
         .start()?;
