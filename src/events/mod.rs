@@ -15,9 +15,11 @@
 //! the sender's included, delivers it from the subscription.
 
 mod batch;
+mod index;
 mod outbox;
 mod redis;
 mod registry;
+mod watchdog;
 
 use std::sync::Arc;
 
@@ -27,7 +29,9 @@ use serde::{Deserialize, Serialize};
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
 pub use batch::Batch;
 pub use outbox::{Ending, Offer, Outbox};
-pub use registry::{Mailbox, Push, Registry, SocketEntry, SocketId, Stats, CLOSE_GRACE};
+pub use index::{Mailbox, Push, SocketEntry, SocketId};
+pub use registry::{Registry, Stats};
+pub use watchdog::CLOSE_GRACE;
 
 use crate::{
     protocol::{Close, ServerEvent},

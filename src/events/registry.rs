@@ -11,74 +11,28 @@
 //! Delivery never blocks or grows on one socket's behalf: each socket's
 //! [`Outbox`] bounds the bytes waiting for it, and a socket that would pass
 //! the bound leaves the registry at once and is ended as too slow. A socket
-//! told to close that has not stopped within [`CLOSE_GRACE`], and one whose
+//! told to close that has not stopped within `CLOSE_GRACE`, and one whose
 //! peer stopped answering pings, is ended from outside its stream by the
 //! watchdog ([`Registry::spawn_watchdog`]): its actor may be frozen behind a
 //! full write buffer, where no message reaches it.
 
 use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    collections::HashSet,
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::{Duration, Instant},
 };
 
-use bytestring::ByteString;
-
 use super::{
     batch::{Batch, Batcher, Gathered},
+    index::{Index, Push, SocketEntry, SocketId},
     outbox::{Ending, Offer, Outbox},
-    Audience, Event, Order,
+    watchdog::Watchdog,
+    Audience, Event,
 };
-use crate::{protocol::Close, session::RoomId, telemetry};
-
-/// How long a socket told to close may take to stop by itself before its
-/// connection is aborted.
-pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+use crate::{protocol::Close, session::RoomId, sync, telemetry};
 
 /// How often the watchdog looks for sockets to end.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);
-
-/// Identifies one socket within this process.
-pub type SocketId = u64;
-
-/// What the registry asks of a socket.
-#[derive(Clone, Debug)]
-pub enum Push {
-    /// Show `frame` if `order` allows it.
-    Frame {
-        /// What the socket checks first.
-        order: Order,
-        /// The serialised frame.
-        frame: ByteString,
-    },
-    /// Show what this batch of orders changes for the socket (one frame).
-    Batch(Batch),
-    /// Close with this code.
-    Close(Close),
-    /// Events may have been missed (the Redis subscription was lost): reload
-    /// the session and catch up with the lobby.
-    Resync,
-}
-
-/// Where the registry hands a socket its pushes: whatever carries the
-/// socket's frames (an actor's address for `GET /ws`). It must only enqueue,
-/// never block: it runs under the registry's lock.
-pub trait Mailbox: Send + Sync {
-    /// Enqueues `push` for the socket; a socket that has ended drops it.
-    fn push(&self, push: Push);
-}
-
-/// One socket, as the registry knows it.
-pub struct SocketEntry {
-    /// Its session's room.
-    pub room: RoomId,
-    /// Its user, when its session is logged in.
-    pub user: Option<String>,
-    /// Where to push to it.
-    pub mailbox: Box<dyn Mailbox>,
-    /// Its queue budget, ending and connection handle.
-    pub outbox: Arc<Outbox>,
-}
 
 /// How many sockets and distinct sessions this process holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,33 +43,11 @@ pub struct Stats {
     pub sessions: usize,
 }
 
-/// Sockets told to close, each with the moment it will be aborted unless it
-/// has stopped by then.
-type Watched = Vec<(Instant, Arc<Outbox>)>;
-
-#[derive(Default)]
-struct Index {
-    sockets: HashMap<SocketId, SocketEntry>,
-    rooms: HashMap<RoomId, HashSet<SocketId>>,
-    users: HashMap<String, HashSet<SocketId>>,
-}
-
-impl Index {
-    fn audience(&self, to: &Audience) -> impl Iterator<Item = (SocketId, &SocketEntry)> {
-        let ids: Box<dyn Iterator<Item = &SocketId>> = match to {
-            Audience::Session(room) => Box::new(self.rooms.get(room).into_iter().flatten()),
-            Audience::User(user) => Box::new(self.users.get(user).into_iter().flatten()),
-            Audience::Lobby => Box::new(self.sockets.keys()),
-        };
-        ids.filter_map(|id| self.sockets.get(id).map(|socket| (*id, socket)))
-    }
-}
-
 /// This process's sockets; a cheap `Clone` over one shared index.
 #[derive(Clone, Default)]
 pub struct Registry {
     index: Arc<RwLock<Index>>,
-    watched: Arc<Mutex<Watched>>,
+    watchdog: Arc<Watchdog>,
     batcher: Arc<Batcher>,
 }
 
@@ -130,50 +62,22 @@ impl Registry {
         }
     }
 
-    // A panic while holding the lock cannot leave the maps half-changed in a
-    // way that matters more than losing every socket would, so a poisoned
-    // lock is used as it is.
     fn read(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(PoisonError::into_inner)
+        sync::read(&self.index)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(PoisonError::into_inner)
+        sync::write(&self.index)
     }
 
     /// A socket opened: index it by room and user.
     pub fn join(&self, id: SocketId, entry: SocketEntry) {
-        let mut index = self.write();
-        index.rooms.entry(entry.room).or_default().insert(id);
-        if let Some(user) = &entry.user {
-            index.users.entry(user.clone()).or_default().insert(id);
-        }
-        index.sockets.insert(id, entry);
+        self.write().insert(id, entry);
     }
 
-    /// A socket ended (in any way): forget it.
-    pub fn leave(&self, id: SocketId) {
-        self.remove(id);
-    }
-
-    fn remove(&self, id: SocketId) -> Option<SocketEntry> {
-        let mut index = self.write();
-        let entry = index.sockets.remove(&id)?;
-        if let Some(sockets) = index.rooms.get_mut(&entry.room) {
-            sockets.remove(&id);
-            if sockets.is_empty() {
-                index.rooms.remove(&entry.room);
-            }
-        }
-        if let Some(user) = &entry.user {
-            if let Some(sockets) = index.users.get_mut(user) {
-                sockets.remove(&id);
-                if sockets.is_empty() {
-                    index.users.remove(user);
-                }
-            }
-        }
-        Some(entry)
+    /// A socket ended (in any way): forget it (returns what was known of it).
+    pub fn leave(&self, id: SocketId) -> Option<SocketEntry> {
+        self.write().remove(id)
     }
 
     /// Hands `event` to each of its audience's sockets here, except those
@@ -225,7 +129,7 @@ impl Registry {
             }
         }
         for id in overflowed {
-            if let Some(socket) = self.remove(id) {
+            if let Some(socket) = self.leave(id) {
                 log::info!("socket {id} did not read its frames: dropping it as too slow");
                 self.tell_to_close(&socket, Close::TooSlow);
             }
@@ -237,7 +141,7 @@ impl Registry {
     }
 
     /// Closes each socket of `to` here: it is told to, and aborted if it has
-    /// not stopped within [`CLOSE_GRACE`].
+    /// not stopped within `CLOSE_GRACE`.
     pub fn close(&self, to: &Audience, close: Close) {
         for (_, socket) in self.read().audience(to) {
             if socket.outbox.end(Ending::Closed(close)) {
@@ -258,22 +162,6 @@ impl Registry {
         self.watch(&socket.outbox);
     }
 
-    /// Has the watchdog abort `outbox`'s connection [`CLOSE_GRACE`] from now
-    /// if anything of it is left: for a socket told to close (its actor may
-    /// be frozen) and for one that stopped (its last frames may be stuck
-    /// behind a peer that does not read).
-    pub fn watch(&self, outbox: &Arc<Outbox>) {
-        // Holding the handle of an aborted connection would only keep its
-        // socket (and the reset) waiting for the grace.
-        if outbox.was_aborted() {
-            return;
-        }
-        self.watched
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((Instant::now() + CLOSE_GRACE, outbox.clone()));
-    }
-
     /// Starts the watchdog on the current runtime: it drops as dead every
     /// socket whose peer has not answered a ping for `timeout`, and aborts
     /// every socket told to close that has not stopped in time.
@@ -285,30 +173,29 @@ impl Registry {
             loop {
                 tick.tick().await;
                 registry.drop_dead(timeout);
-                registry.abort_overdue(Instant::now());
+                registry.watchdog.abort_overdue(Instant::now());
             }
         });
     }
 
-    /// How many watched connections actix still holds.
+    /// Has the watchdog abort `outbox`'s connection `CLOSE_GRACE` from now
+    /// if anything of it is left: for a socket told to close (its actor may
+    /// be frozen) and for one that stopped (its last frames may be stuck
+    /// behind a peer that does not read).
+    pub fn watch(&self, outbox: &Arc<Outbox>) {
+        self.watchdog.watch(outbox);
+    }
+
+    /// How many watched connections are still held open.
     pub fn watched_open(&self) -> usize {
-        self.watched
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|(_, outbox)| !outbox.is_done())
-            .count()
+        self.watchdog.open()
     }
 
     /// Aborts every connection still watched, at once: at shutdown, after
     /// the sockets were told to close and had their chance, so the process
     /// does not exit leaving the kernel to deliver frames nobody reads.
     pub fn abort_watched(&self) {
-        let watched =
-            std::mem::take(&mut *self.watched.lock().unwrap_or_else(PoisonError::into_inner));
-        for (_, outbox) in watched {
-            outbox.abort();
-        }
+        self.watchdog.abort_all();
     }
 
     fn drop_dead(&self, timeout: Duration) {
@@ -320,33 +207,13 @@ impl Registry {
             .map(|(id, _)| *id)
             .collect();
         for id in dead {
-            let Some(socket) = self.remove(id) else {
+            let Some(socket) = self.leave(id) else {
                 continue;
             };
             log::info!("socket {id} did not answer pings for {timeout:?}: dropping it");
             socket.outbox.end(Ending::Dead);
             socket.outbox.abort();
         }
-    }
-
-    fn abort_overdue(&self, now: Instant) {
-        let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
-        watched.retain(|(deadline, outbox)| {
-            if *deadline > now {
-                return true;
-            }
-            // Aborted even when actix let go of the connection: it gives up
-            // on a peer that does not read after `client_disconnect_timeout`
-            // and closes with the last frames unsent, which leaves the
-            // kernel probing a zero window for minutes. After a clean close
-            // this is a no-op, or a reset to a peer that still has not
-            // closed its side two seconds later.
-            if !outbox.is_done() {
-                log::info!("a socket was not done {CLOSE_GRACE:?} after its close: aborting it");
-            }
-            outbox.abort();
-            false
-        });
     }
 
     /// How many sockets of `room` are open here.
@@ -387,6 +254,8 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Mailbox, Order};
+    use bytestring::ByteString;
     use crate::session::{RoomKey, SessionId};
     use actix_web::cookie::Key;
     use std::sync::atomic::{AtomicUsize, Ordering};
