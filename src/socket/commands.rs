@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use bytestring::ByteString;
 use futures_util::{future::LocalBoxFuture, FutureExt};
 
 use super::{
@@ -24,11 +25,12 @@ pub struct Command {
     pub in_order: bool,
 }
 
-/// How a command ended. What it changed comes back through the registry,
-/// like every socket's: the outcome only says whether it failed.
+/// How a command ended: a frame for the sender alone, or none (what a
+/// command changes comes back through the registry, like every socket's),
+/// or why it failed.
 pub struct Outcome {
     what: &'static str,
-    result: Result<(), Failure>,
+    result: Result<Option<ByteString>, Failure>,
 }
 
 impl Socket {
@@ -55,11 +57,12 @@ impl Socket {
         }
     }
 
-    /// Shows how a command ended: nothing when it worked, a close when the
-    /// session has ended, `unavailable` when the store failed.
+    /// Shows how a command ended: its frame for the sender if it has one, a
+    /// close when the session has ended, `unavailable` when the store failed.
     pub fn finish(&mut self, outcome: Outcome, out: &mut impl Outlet) {
         match outcome.result {
-            Ok(()) => {}
+            Ok(Some(frame)) => out.send(frame),
+            Ok(None) => {}
             Err(Failure::Ended(close)) => out.close(close),
             Err(Failure::Store(err)) => {
                 log::warn!("socket {} could not {}: {err}", self.id, outcome.what);
@@ -73,7 +76,7 @@ impl Socket {
         let work = async move {
             let result = bounded(async {
                 match sessions.increment(&id).await? {
-                    Some(_) => Ok(()),
+                    Some(_) => Ok(None),
                     None => Err(Failure::Ended(Close::SessionExpired)),
                 }
             })
@@ -113,7 +116,11 @@ impl Socket {
         }
         let lobby = self.services.lobby.clone();
         let work = async move {
-            let result = bounded(async { Ok(lobby.post(&name, &text).await?) }).await;
+            let result = bounded(async {
+                lobby.post(&name, &text).await?;
+                Ok(None)
+            })
+            .await;
             Outcome {
                 what: "post",
                 result,
