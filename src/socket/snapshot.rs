@@ -72,11 +72,7 @@ impl Socket {
     }
 
     fn greet(&mut self, snapshot: &Snapshot, out: &mut impl Outlet) {
-        let Snapshot {
-            data,
-            roster,
-            lobby,
-        } = snapshot;
+        let (data, roster, lobby) = (&snapshot.data, &snapshot.roster, &snapshot.lobby);
         self.view.show_count(data.count);
         out.send(ServerEvent::Session(data).to_text());
         self.view.show_roster(&roster.online, roster.version);
@@ -87,11 +83,7 @@ impl Socket {
     }
 
     fn catch_up(&mut self, snapshot: &Snapshot, out: &mut impl Outlet) {
-        let Snapshot {
-            data,
-            roster,
-            lobby,
-        } = snapshot;
+        let (data, roster, lobby) = (&snapshot.data, &snapshot.roster, &snapshot.lobby);
         if self.view.show_count(data.count) {
             out.send(ServerEvent::CurrentCount(data.count).to_text());
         }
