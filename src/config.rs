@@ -478,6 +478,87 @@ mod tests {
         }
     }
 
+    fn error_line(vars: &[(&str, &str)]) -> String {
+        match config(vars) {
+            Err(err) => err.to_string(),
+            Ok(_) => panic!("expected a config error for {vars:?}"),
+        }
+    }
+
+    /// The exact line `main` prints after "configuration error: " for a bad
+    /// value of each variable: the variable, then what is wrong.
+    #[test]
+    fn each_error_says_what_is_wrong_in_one_line() {
+        let number = |low, high| format!("expected a whole number from {low} to {high}");
+        let seconds = "expected a whole number of seconds, at least 1";
+        for (var, bad, problem) in [
+            (
+                "HOST",
+                "localhost:80",
+                "expected an IP address such as 127.0.0.1 or 0.0.0.0".to_owned(),
+            ),
+            (
+                "PORT",
+                "70000",
+                "expected a port number from 0 to 65535".to_owned(),
+            ),
+            ("SESSION_TTL_SECS", "0", seconds.to_owned()),
+            ("SESSION_RELOAD_INTERVAL_SECS", "soon", seconds.to_owned()),
+            (
+                "COOKIE_SECURE",
+                " maybe",
+                "expected `true` or `false`".to_owned(),
+            ),
+            (
+                "REDIS_KEY_PREFIX",
+                "my app:",
+                "must not contain white space".to_owned(),
+            ),
+            ("CHAT_HISTORY", "1001", number(0, 1000)),
+            ("PRESENCE_GRACE_SECS", "301", number(0, 300)),
+            ("INSTANCE_TTL_SECS", "2", number(3, 3600)),
+            ("PRESENCE_BATCH_MS", "-1", number(0, 5000)),
+            ("MAX_SOCKETS_PER_SESSION", "0", number(1, 10_000)),
+            ("MAX_SESSIONS", "99", number(100, 100_000_000)),
+            ("SOCKET_QUEUE_BYTES", "65535", number(65_536, 67_108_864)),
+            ("CHAT_RATE", "0", number(1, 10_000)),
+        ] {
+            assert_eq!(
+                error_line(&[(var, bad)]),
+                format!("{var}: {problem}, got {bad:?}")
+            );
+        }
+        // The value as read, trimmed.
+        assert_eq!(
+            error_line(&[("SOCKET_AUTH", " anyone ")]),
+            r#"SOCKET_AUTH: expected `session` or `login`, got "anyone""#
+        );
+        assert_eq!(
+            error_line(&[("SESSION_SECRET", "short")]),
+            "SESSION_SECRET: must be at least 64 bytes long, got 5 bytes"
+        );
+        // Never the URL itself: it may hold a password.
+        let secret = "s".repeat(MIN_SECRET_LEN);
+        assert_eq!(
+            error_line(&[("REDIS_URL", "localhost:6379"), ("SESSION_SECRET", &secret)]),
+            "REDIS_URL: expected a URL such as redis://127.0.0.1:6379/0 (InvalidClientConfig)"
+        );
+        assert_eq!(
+            error_line(&[("REDIS_URL", "redis://127.0.0.1/0")]),
+            "SESSION_SECRET: is required when REDIS_URL is set, because every instance must share it"
+        );
+        assert_eq!(
+            error_line(&[("ALLOWED_ORIGINS", "http://a.example, localhost:4200")]),
+            r#"ALLOWED_ORIGINS: "localhost:4200": expected scheme://host[:port]"#
+        );
+        // A library's multi-line message, folded onto one line.
+        assert_eq!(
+            error_line(&[("RUST_LOG", "a/[x")]),
+            "RUST_LOG: not a valid log filter (\"a/[x\"): error parsing logger filter: \
+             invalid regex filter - regex parse error: [x ^ error: unclosed character class"
+        );
+    }
+
     #[test]
     fn range_ends_are_accepted() {
         let config = config(&[
