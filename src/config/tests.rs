@@ -241,3 +241,27 @@ fn each_variable_is_declared_once() {
     names.dedup();
     assert_eq!(names.len(), VARIABLES.len(), "{:?}", *VARIABLES);
 }
+
+/// The README's table is what the declarations render: change a variable in
+/// `src/config/vars.rs`, then paste [`markdown_table`]'s output (printed
+/// below when they differ) into the README.
+#[test]
+fn the_readme_table_is_rendered_from_the_declarations() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md is readable");
+    let section = readme
+        .split_once("\n## Configuration\n")
+        .map(|(_, section)| section)
+        .expect("README.md has a \"## Configuration\" section");
+    let table: String = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let rendered = markdown_table();
+    assert!(
+        table == rendered,
+        "README.md's Configuration table differs from the declarations; it should read:\n\n{rendered}"
+    );
+}
