@@ -1031,7 +1031,7 @@ use session_bridge::config::VARIABLES as VARS;
 
 /// The numeric variables and the values they accept. The ranges are the
 /// contract's; it gives none for `PORT` (a TCP port: 0 to 65535) and the two
-/// second counts, whose range is the one `config.rs` documents (a whole
+/// second counts, whose range is the one `src/config/kinds.rs` documents (a whole
 /// number of seconds, at least 1, at most `u32::MAX`).
 const NUMERIC: [(&str, u64, u64); 11] = [
     ("PORT", 0, 65_535),

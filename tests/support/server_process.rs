@@ -41,7 +41,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// The binary with a clean environment (none of [`VARIABLES`]) plus `vars`.
 fn command(vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BINARY);
-    for var in VARIABLES {
+    for var in *VARIABLES {
         command.env_remove(var);
     }
     command.envs(vars.iter().copied());
