@@ -39,12 +39,16 @@ fn main() -> ExitCode {
     serve()
 }
 
-/// Exits 0 when the server on `PORT` (or 3000) answers `/healthz` with 200.
+/// Exits 0 when the server on `PORT` (as the server reads it) answers
+/// `/healthz` with 200.
 fn health() -> ExitCode {
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or(3000);
+    let port = match Config::port_from_env() {
+        Ok(port) => port,
+        Err(err) => {
+            eprintln!("unhealthy: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match healthcheck::check(port) {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {

@@ -160,6 +160,12 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Only `PORT` from the environment (for `session-bridge healthcheck`,
+    /// which needs nothing else).
+    pub fn port_from_env() -> Result<u16, ConfigError> {
+        PORT.read(&Env(&|name: &str| std::env::var(name).ok()))
+    }
+
     /// Reads the configuration through `lookup` (the environment, or a map in
     /// tests). An empty value counts as unset. The first bad value, in this
     /// order, is the error.
