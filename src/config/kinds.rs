@@ -9,6 +9,18 @@ use actix_web::cookie::Key;
 use super::var::Kind;
 use crate::origin::Origin;
 
+/// The shortest `SESSION_SECRET` accepted, in bytes (the cookie `Key` needs 64).
+pub const MIN_SECRET_LEN: usize = 64;
+
+/// Who may open a WebSocket (`SOCKET_AUTH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketAuth {
+    /// Any visitor; a handshake without a session creates one.
+    Session,
+    /// Only a session that has called `POST /login`.
+    Login,
+}
+
 /// An IP address.
 pub struct Ip;
 

@@ -7,6 +7,7 @@
 //! bad (`main` prints it and exits with 2), its row of the README's table and
 //! its place in [`VARIABLES`].
 
+mod error;
 mod kinds;
 mod var;
 mod vars;
@@ -14,7 +15,7 @@ mod vars;
 #[cfg(test)]
 mod tests;
 
-use std::{collections::HashSet, fmt, net::IpAddr, sync::LazyLock, time::Duration};
+use std::{collections::HashSet, net::IpAddr, sync::LazyLock, time::Duration};
 
 use actix_web::cookie::Key;
 
@@ -24,6 +25,9 @@ use self::{
     vars::*,
 };
 use crate::origin::Origin;
+
+pub use error::ConfigError;
+pub use kinds::{SocketAuth, MIN_SECRET_LEN};
 
 /// Everything the application needs to start.
 #[derive(Clone)]
@@ -103,43 +107,6 @@ impl StoreConfig {
     }
 }
 
-/// Who may open a WebSocket (`SOCKET_AUTH`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketAuth {
-    /// Any visitor; a handshake without a session creates one.
-    Session,
-    /// Only a session that has called `POST /login`.
-    Login,
-}
-
-/// A variable that is set to something we cannot use.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The environment variable at fault.
-    pub var: &'static str,
-    /// What is wrong with it, for a human.
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    /// One line, whatever the problem's text holds (values are quoted with
-    /// `{:?}`; a library's multi-line message is folded).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.var)?;
-        let mut words = self
-            .problem
-            .split(['\n', '\r'])
-            .map(str::trim)
-            .filter(|w| !w.is_empty());
-        if let Some(first) = words.next() {
-            f.write_str(first)?;
-        }
-        words.try_for_each(|rest| write!(f, " {rest}"))
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// Every environment variable the app reads, in the README's order, for
 /// tools and tests that must set or clear them all.
 pub static VARIABLES: LazyLock<[&str; 19]> = LazyLock::new(|| vars::ALL.map(|var| var.name()));
@@ -150,9 +117,6 @@ pub fn markdown_table() -> String {
     let rows = vars::ALL.map(|var| var.row()).join("\n");
     format!("{TABLE_HEAD}\n{rows}\n")
 }
-
-/// The shortest `SESSION_SECRET` accepted, in bytes (the cookie `Key` needs 64).
-pub const MIN_SECRET_LEN: usize = 64;
 
 impl Config {
     /// Reads the configuration from the process environment.

@@ -3,7 +3,7 @@
 //! variable, the error that names it and its row of the README's table all
 //! come from that one declaration.
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// A kind of value, such as a whole number in a range: how a set value is
 /// parsed into its type, and how the values it accepts are described.

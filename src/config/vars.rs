@@ -10,10 +10,9 @@ use std::time::Duration;
 use super::{
     kinds::{
         count, per_second, Flag, Ip, LogFilter, OneOf, Origins, Port, Prefix, RedisUrl, Seconds,
-        SecretKey, Whole,
+        SecretKey, SocketAuth, Whole, MIN_SECRET_LEN,
     },
     var::{Declared, Text, Unset, Var},
-    SocketAuth, MIN_SECRET_LEN,
 };
 
 /// Every variable, in the README's order.

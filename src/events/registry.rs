@@ -255,9 +255,9 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::events::{Mailbox, Order};
-    use bytestring::ByteString;
     use crate::session::{RoomKey, SessionId};
     use actix_web::cookie::Key;
+    use bytestring::ByteString;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A socket stand-in that counts what it was pushed (delivery is

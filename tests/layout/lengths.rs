@@ -1,9 +1,30 @@
 //! How long each function is: from the line of its `fn` to the line of its
 //! closing brace, both counted.
 
+use std::collections::BTreeSet;
+
 use syn::visit::{self, Visit};
 
-use crate::source::is_cfg_test;
+use crate::source::{is_cfg_test, ModPath, Tree};
+
+/// The modules declared `#[cfg(test)] mod x;` in a file of their own
+/// (`config/tests.rs`): their functions are tables of cases too.
+pub fn test_modules(tree: &Tree) -> BTreeSet<ModPath> {
+    let mut found = BTreeSet::new();
+    for file in &tree.files {
+        let Some(parent) = &file.module else { continue };
+        for item in &file.ast.items {
+            if let syn::Item::Mod(m) = item {
+                if m.content.is_none() && is_cfg_test(&m.attrs) {
+                    let mut path = parent.clone();
+                    path.push(m.ident.to_string());
+                    found.insert(path);
+                }
+            }
+        }
+    }
+    found
+}
 
 /// A function with a body, outside `#[cfg(test)]` modules.
 #[derive(Debug, PartialEq, Eq)]
