@@ -3,7 +3,7 @@
 use actix_web::{http::header::ContentType, web, HttpRequest, HttpResponse};
 
 use super::extract::CurrentSession;
-use crate::{error::AppError, session::SessionData, state::AppState, store::Gone};
+use crate::{error::AppError, session::SessionData, state::AppState, store::Ended};
 
 /// Increments the count (every socket of the session hears of it); a visitor
 /// without a live session gets a new one whose count is 1, and a key renewed
@@ -19,7 +19,7 @@ pub async fn incr(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         if let Some(count) = state.services.sessions.increment(&id).await? {
             return Ok(count_response(count));
         }
-        if state.services.sessions.gone(&id).await? == Some(Gone::Renewed) {
+        if state.services.sessions.ended(&id).await? == Some(Ended::Renewed) {
             return Err(AppError::SessionRenewed);
         }
     }

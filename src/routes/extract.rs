@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     session::{SessionData, SessionId},
     state::AppState,
-    store::Gone,
+    store::Ended,
 };
 
 /// What the request's cookie says about its session.
@@ -54,9 +54,9 @@ impl KnownSession {
         if let Some(data) = state.services.sessions.load(&id).await? {
             return Ok(Self::Live(id, data));
         }
-        Ok(match state.services.sessions.gone(&id).await? {
-            Some(Gone::Renewed) => Self::Renewed,
-            Some(Gone::LoggedOut) | None => Self::Missing,
+        Ok(match state.services.sessions.ended(&id).await? {
+            Some(Ended::Renewed) => Self::Renewed,
+            Some(Ended::LoggedOut) | None => Self::Missing,
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     events::{Audience, Event, Events, Order},
     protocol::{Close, ServerEvent},
     session::{keys, DisplayName, RoomId, RoomKey, SessionData, SessionId},
-    store::{Gone, Store, StoreError},
+    store::{Ended, Store, StoreError},
 };
 
 /// How long a key renewed by a login is answered with 409.
@@ -68,7 +68,7 @@ impl Sessions {
     }
 
     /// Adds 1 to the session's count, then tells its sockets on every
-    /// instance. `None` when the session is gone.
+    /// instance. `None` when the session does not exist.
     pub async fn increment(&self, id: &SessionId) -> Result<Option<u64>, StoreError> {
         let count = self.store.increment(id, keys::COUNT, self.ttl).await?;
         if let Some(count) = count {
@@ -105,9 +105,9 @@ impl Sessions {
                     .await;
                 return Ok(Some(new));
             }
-            // Live when the request began, gone now: renewed by a concurrent
+            // Live when the request began, missing now: renewed by a concurrent
             // login, or ended (then a new session is right).
-            if self.gone(old).await? == Some(Gone::Renewed) {
+            if self.ended(old).await? == Some(Ended::Renewed) {
                 return Ok(None);
             }
         }
@@ -134,7 +134,7 @@ impl Sessions {
     pub async fn logout(&self, id: &SessionId) -> Result<(), StoreError> {
         let room = self.room(id);
         self.store
-            .remember_gone(&room, Gone::LoggedOut, self.ended_for())
+            .remember_ended(&room, Ended::LoggedOut, self.ended_for())
             .await?;
         self.store.delete(id).await?;
         self.events
@@ -152,7 +152,7 @@ impl Sessions {
             .end_user(user, self.ended_for(), Some(own))
             .await?;
         self.store
-            .remember_gone(&self.room(own), Gone::LoggedOut, self.ended_for())
+            .remember_ended(&self.room(own), Ended::LoggedOut, self.ended_for())
             .await?;
         self.store.delete(own).await?;
         self.events
@@ -163,7 +163,7 @@ impl Sessions {
 
     /// The session's data for a socket that holds it, or how the socket must
     /// close: 4000 when it was logged out (also when this instance missed the
-    /// logout), 4001 when it expired or is otherwise gone.
+    /// logout), 4001 when it expired or otherwise ended.
     pub async fn for_socket(
         &self,
         id: &SessionId,
@@ -171,16 +171,16 @@ impl Sessions {
         if let Some(data) = self.load(id).await? {
             return Ok(Ok(data));
         }
-        Ok(Err(match self.gone(id).await? {
-            Some(Gone::LoggedOut) => Close::Logout,
-            Some(Gone::Renewed) => Close::SessionRenewed,
+        Ok(Err(match self.ended(id).await? {
+            Some(Ended::LoggedOut) => Close::Logout,
+            Some(Ended::Renewed) => Close::SessionRenewed,
             None => Close::SessionExpired,
         }))
     }
 
     /// How the session of `id` ended, if it did and that is still remembered.
-    pub async fn gone(&self, id: &SessionId) -> Result<Option<Gone>, StoreError> {
-        self.store.gone(&self.room(id)).await
+    pub async fn ended(&self, id: &SessionId) -> Result<Option<Ended>, StoreError> {
+        self.store.ended(&self.room(id)).await
     }
 
     fn ended_for(&self) -> Duration {

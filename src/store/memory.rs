@@ -22,7 +22,7 @@ use std::{
 
 use actix_web::cookie::Key;
 
-use super::{gone, lobby, presence, Gone, SessionState, StoreError};
+use super::{ended, lobby, presence, Ended, SessionState, StoreError};
 use crate::session::{RoomId, RoomKey, SessionData, SessionId};
 
 struct Entry {
@@ -220,7 +220,7 @@ pub struct MemoryStore {
     sessions: Arc<Mutex<Map>>,
     pub(super) log: lobby::SharedLog,
     pub(super) presence: presence::SharedPresence,
-    pub(super) gone: gone::SharedGone,
+    pub(super) ended: ended::SharedEnded,
     rooms: RoomKey,
 }
 
@@ -245,7 +245,7 @@ impl MemoryStore {
             sessions: Arc::new(Mutex::new(Map::new(capacity))),
             log: Arc::default(),
             presence: Arc::default(),
-            gone: Arc::new(Mutex::new(gone::MemoryGone::new(capacity))),
+            ended: Arc::new(Mutex::new(ended::MemoryEnded::new(capacity))),
             rooms: RoomKey::new(&Key::generate()),
         }
     }
@@ -267,17 +267,17 @@ impl MemoryStore {
     /// store is dropped.
     pub fn spawn_sweeper(&self, every: Duration) {
         let sessions: Weak<Mutex<Map>> = Arc::downgrade(&self.sessions);
-        let gone = Arc::downgrade(&self.gone);
+        let ended = Arc::downgrade(&self.ended);
         actix_web::rt::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             loop {
                 ticks.tick().await;
-                let (Some(sessions), Some(gone)) = (sessions.upgrade(), gone.upgrade()) else {
+                let (Some(sessions), Some(ended)) = (sessions.upgrade(), ended.upgrade()) else {
                     return;
                 };
                 let now = Instant::now();
                 lock(&sessions).sweep(now);
-                lock(&gone).sweep(now);
+                lock(&ended).sweep(now);
             }
         });
     }
@@ -361,7 +361,7 @@ impl MemoryStore {
         let new = sessions.insert_fresh(Entry::new(state, ttl));
         // Under the sessions' lock: no request sees the old key neither live
         // nor renewed.
-        lock(&self.gone).remember(self.room(id), Gone::Renewed, renewed_for);
+        lock(&self.ended).remember(self.room(id), Ended::Renewed, renewed_for);
         Some(new)
     }
 
@@ -385,13 +385,13 @@ impl MemoryStore {
             .get(user)
             .map(|keys| keys.iter().cloned().collect())
             .unwrap_or_default();
-        let mut gone = lock(&self.gone);
+        let mut remembered = lock(&self.ended);
         let mut ended = 0;
         let spare = spare.map(SessionId::as_str);
         for key in keys {
             if spare != Some(key.as_str()) && sessions.remove(&key).is_some() {
                 let room = self.room(&SessionId::from_stored(key));
-                gone.remember(room, Gone::LoggedOut, ended_for);
+                remembered.remember(room, Ended::LoggedOut, ended_for);
                 ended += 1;
             }
         }

@@ -10,7 +10,7 @@
 //! The store is a cheap `Clone` over shared state: the same instance must reach
 //! every worker, or each worker would silently get sessions of its own.
 
-mod gone;
+mod ended;
 mod lobby;
 mod memory;
 mod presence;
@@ -24,7 +24,7 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time;
 
 pub use self::redis::{Link, RedisStore, CALL_TIMEOUT};
-pub use gone::Gone;
+pub use ended::Ended;
 pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
 pub use presence::{Roster, SocketChange, Transition};
@@ -34,7 +34,7 @@ use crate::session::{RoomId, SessionId};
 /// A session's state as actix-session holds it: JSON-encoded values by key.
 pub type SessionState = HashMap<String, String>;
 
-/// The store could not do what was asked; never "the session is gone", which
+/// The store could not do what was asked; never "the session does not exist", which
 /// every operation reports as `None` instead.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -94,7 +94,7 @@ impl Store {
         }
     }
 
-    /// Replaces the state of an existing session; `false` when it is gone.
+    /// Replaces the state of an existing session; `false` when it does not exist.
     pub async fn replace(
         &self,
         id: &SessionId,
@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Adds 1 to the integer `field` of an existing session and restarts its
-    /// lifetime, atomically; the new value, or `None` when the session is gone.
+    /// lifetime, atomically; the new value, or `None` when the session does not exist.
     pub async fn increment(
         &self,
         id: &SessionId,
@@ -122,10 +122,10 @@ impl Store {
     }
 
     /// Moves an existing session to a fresh key with `changes` merged into its
-    /// state, and remembers the old key as [`Gone::Renewed`] for
+    /// state, and remembers the old key as [`Ended::Renewed`] for
     /// `renewed_for`, in one atomic step (the old key stops working at once,
     /// and is never seen neither live nor renewed); the new key, or `None`
-    /// when the session is gone.
+    /// when the session does not exist.
     pub async fn renew(
         &self,
         id: &SessionId,
@@ -160,7 +160,7 @@ impl Store {
     }
 
     /// Deletes every session logged in as `user` but `spare`, remembering
-    /// each as [`Gone::LoggedOut`] for `ended_for` in the same step as its
+    /// each as [`Ended::LoggedOut`] for `ended_for` in the same step as its
     /// delete; how many it ended. With Redis this takes as many bounded steps
     /// as needed; after a failure half way, calling it again finishes the
     /// work (the caller's own session, spared and ended last, still carries

@@ -231,14 +231,14 @@ impl super::MemoryStore {
             .filter(|(_, since)| now.duration_since(**since) >= grace)
             .map(|(user, _)| user.clone())
             .collect();
-        let mut gone = Vec::new();
+        let mut offline = Vec::new();
         for user in due {
             book.since.remove(&user);
             if !book.sockets.contains_key(&user) && book.online.remove(&user) {
-                gone.push(book.transition(&user, false));
+                offline.push(book.transition(&user, false));
             }
         }
-        gone
+        offline
     }
 
     fn presence_roster(&self) -> Roster {

@@ -16,7 +16,7 @@
 //! removed by the others' sweep, a batch at a time, once their instance is
 //! silent; each also expires by itself a while (three instance TTLs) after
 //! its instance last reconciled it (every third of a TTL), so nothing is
-//! left behind when every instance is gone. The global keys (`online`,
+//! left behind when every instance has stopped. The global keys (`online`,
 //! `pending`, `version`, `instances`) have no TTL: they are few, bounded by
 //! the users online, and `version` must never go back.
 

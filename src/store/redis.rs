@@ -186,7 +186,7 @@ impl RedisStore {
             let mut call = scripts::RENEW.prepare_invoke();
             call.key(self.key(&old))
                 .key(self.key(&room))
-                .key(self.gone_key(&old))
+                .key(self.ended_key(&old))
                 .arg(&changes)
                 .arg(millis(ttl))
                 .arg(self.prefix())

@@ -3,14 +3,14 @@
 //! `stores!` at the bottom: a name and an async constructor returning the
 //! store and whatever must stay alive while it is used.
 
-mod ends;
+mod ended;
 mod lobby;
 mod presence;
 #[allow(dead_code)]
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 
-use ends::*;
+use ended::*;
 use lobby::*;
 use presence::*;
 
@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use session_bridge::{
     session::RoomKey,
     session::{keys, SessionCookie, SessionData, SessionId, TypedSession},
-    store::{Gone, MemoryStore, RedisStore, SessionState, Store},
+    store::{Ended, MemoryStore, RedisStore, SessionState, Store},
 };
 
 /// A lifetime that ends within the test.
@@ -77,8 +77,8 @@ async fn load(store: &Store, id: &SessionId) -> Option<SessionState> {
 }
 
 /// Polls (with loads, which must not extend the lifetime) until the session
-/// is gone, failing the test after [`WAIT`].
-async fn wait_until_gone(store: &Store, id: &SessionId) {
+/// has expired, failing the test after [`WAIT`].
+async fn wait_until_expired(store: &Store, id: &SessionId) {
     wait_until("the session to expire", || async {
         load(store, id).await.is_none()
     })
@@ -173,7 +173,7 @@ async fn missing_sessions(store: &Store) -> [(&'static str, SessionId); 3] {
         .create(state(&[("count", "1")]), SHORT)
         .await
         .expect("create");
-    wait_until_gone(store, &expired).await;
+    wait_until_expired(store, &expired).await;
     [
         ("an unknown key", SessionId::generate()),
         ("a deleted session", deleted),
@@ -322,10 +322,14 @@ async fn renew_moves_the_session_to_a_new_key_with_changes_merged(store: Store) 
             ("authenticated", "true")
         ]))
     );
-    assert_eq!(load(&store, &old).await, None, "the old key is gone");
     assert_eq!(
-        store.gone(&store.room(&old)).await.expect("a read"),
-        Some(Gone::Renewed),
+        load(&store, &old).await,
+        None,
+        "the old key no longer loads"
+    );
+    assert_eq!(
+        store.ended(&store.room(&old)).await.expect("a read"),
+        Some(Ended::Renewed),
         "the old key is remembered as renewed in the same step"
     );
     assert_eq!(
@@ -385,7 +389,7 @@ async fn a_session_expires_after_its_lifetime_and_loads_do_not_extend_it(store: 
 
     // Loaded every 10 ms: were loads to restart the lifetime, this would
     // never end.
-    wait_until_gone(&store, &id).await;
+    wait_until_expired(&store, &id).await;
 }
 
 async fn increment_restarts_the_lifetime(store: Store) {
@@ -403,7 +407,7 @@ async fn increment_restarts_the_lifetime(store: Store) {
 
     // The lifetime is set by the write, so a short one ends it again.
     store.increment(&id, "count", SHORT).await.expect("incr");
-    wait_until_gone(&store, &id).await;
+    wait_until_expired(&store, &id).await;
 }
 
 async fn replace_restarts_the_lifetime(store: Store) {
@@ -423,7 +427,7 @@ async fn replace_restarts_the_lifetime(store: Store) {
         .replace(&id, state(&[("count", "6")]), SHORT)
         .await
         .expect("replace"));
-    wait_until_gone(&store, &id).await;
+    wait_until_expired(&store, &id).await;
 }
 
 async fn touch_restarts_the_lifetime(store: Store) {
@@ -437,7 +441,7 @@ async fn touch_restarts_the_lifetime(store: Store) {
     assert_eq!(load(&store, &id).await, Some(state(&[("count", "1")])));
 
     store.touch(&id, SHORT).await.expect("touch");
-    wait_until_gone(&store, &id).await;
+    wait_until_expired(&store, &id).await;
 }
 
 async fn touch_never_creates_a_session(store: Store) {
@@ -635,7 +639,11 @@ async fn the_session_middleware_shares_sessions_with_the_store(store: Store) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(load(&store, &id).await, None, "the deleted key stays gone");
+    assert_eq!(
+        load(&store, &id).await,
+        None,
+        "the deleted key stays deleted"
+    );
 }
 
 async fn show(session: TypedSession) -> HttpResponse {

@@ -106,7 +106,7 @@ pub async fn with_a_grace_offline_comes_from_a_sweep_and_a_return_cancels_it(sto
     assert_eq!(join(&store, "bob", "a").await, None);
     let sweep = store.presence_sweep(NO_GRACE).await.expect("a sweep");
     assert!(sweep.is_empty(), "bob is back");
-    // Gone again, and the grace (zero for the sweep) has passed.
+    // Ended again, and the grace (zero for the sweep) has passed.
     assert_eq!(leave(&store, "bob", "a", LONG_GRACE).await, None);
     let sweep = store.presence_sweep(NO_GRACE).await.expect("a sweep");
     assert_eq!(sweep.len(), 1);
@@ -173,10 +173,10 @@ pub async fn a_silent_instances_users_go_offline(store: Store) {
         .await
         .expect("a heartbeat");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let gone = loop {
-        let gone = store.presence_sweep(NO_GRACE).await.expect("a sweep");
-        if !gone.is_empty() {
-            break gone;
+    let offline = loop {
+        let swept = store.presence_sweep(NO_GRACE).await.expect("a sweep");
+        if !swept.is_empty() {
+            break swept;
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -184,7 +184,10 @@ pub async fn a_silent_instances_users_go_offline(store: Store) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(gone.len(), 1);
-    assert_eq!((gone[0].user.as_str(), gone[0].online), ("bob", false));
+    assert_eq!(offline.len(), 1);
+    assert_eq!(
+        (offline[0].user.as_str(), offline[0].online),
+        ("bob", false)
+    );
     assert_eq!(online(&store).await, ["carol"], "b is alive");
 }

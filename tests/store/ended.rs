@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::cookie::Key;
 use session_bridge::{
     session::{DisplayName, RoomKey, SessionData, SessionId},
-    store::{Gone, Store},
+    store::{Ended, Store},
 };
 
 const LONG: Duration = Duration::from_secs(3600);
@@ -69,13 +69,13 @@ pub async fn ending_a_user_deletes_every_session_logged_in_under_its_name(store:
     assert!(!exists(&store, &first).await && !exists(&store, &second).await);
     for id in [&first, &second] {
         assert_eq!(
-            store.gone(&store.room(id)).await.expect("a read"),
-            Some(Gone::LoggedOut),
+            store.ended(&store.room(id)).await.expect("a read"),
+            Some(Ended::LoggedOut),
             "remembered as logged out in the same step"
         );
     }
     assert!(exists(&store, &bob).await && exists(&store, &carol).await);
-    assert_eq!(store.gone(&store.room(&bob)).await.expect("a read"), None);
+    assert_eq!(store.ended(&store.room(&bob)).await.expect("a read"), None);
     assert_eq!(store.end_user("alice", LONG, None).await.expect("again"), 0);
 }
 
@@ -110,30 +110,30 @@ pub async fn remembered_ends_last_their_own_lifetime(store: Store) {
     );
     let short = Duration::from_millis(300);
     store
-        .remember_gone(&out, Gone::LoggedOut, LONG)
+        .remember_ended(&out, Ended::LoggedOut, LONG)
         .await
         .expect("the store remembers");
     store
-        .remember_gone(&renewed, Gone::Renewed, short)
+        .remember_ended(&renewed, Ended::Renewed, short)
         .await
         .expect("the store remembers");
     assert_eq!(
-        store.gone(&out).await.expect("a read"),
-        Some(Gone::LoggedOut)
+        store.ended(&out).await.expect("a read"),
+        Some(Ended::LoggedOut)
     );
     assert_eq!(
-        store.gone(&renewed).await.expect("a read"),
-        Some(Gone::Renewed)
+        store.ended(&renewed).await.expect("a read"),
+        Some(Ended::Renewed)
     );
-    assert_eq!(store.gone(&never).await.expect("a read"), None);
+    assert_eq!(store.ended(&never).await.expect("a read"), None);
 
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.gone(&renewed).await.expect("a read").is_some() {
+    while store.ended(&renewed).await.expect("a read").is_some() {
         assert!(Instant::now() < deadline, "the renewal was never forgotten");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
-        store.gone(&out).await.expect("a read"),
-        Some(Gone::LoggedOut)
+        store.ended(&out).await.expect("a read"),
+        Some(Ended::LoggedOut)
     );
 }

@@ -4,10 +4,12 @@
 //! not 4001, and a request carrying a key renewed by a login gets 409
 //! instead of starting a session whose cookie would overwrite the login's.
 //!
-//! With Redis each is one key, `{prefix}gone:{room}`, with its own TTL. A
+//! With Redis each is one key, `{prefix}gone:{room}`, with its own TTL (the
+//! key keeps the name it was first stored under, so instances of every
+//! version read each other's). A
 //! renewal and the ends of "log out everywhere" write theirs inside the very
 //! script that ends the session (see `scripts`), so no request finds a key
-//! neither live nor remembered; [`Store::remember_gone`] serves a single
+//! neither live nor remembered; [`Store::remember_ended`] serves a single
 //! logout, which remembers first and deletes second. The embedded store keeps
 //! them in a map with a deadline, at most as many of each kind as it holds
 //! sessions (the oldest is forgotten first).
@@ -29,14 +31,14 @@ use crate::session::RoomId;
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gone {
+pub enum Ended {
     /// Logged out (`POST /logout` or `POST /logout/everywhere`).
     LoggedOut,
     /// Moved to a new key by a login.
     Renewed,
 }
 
-impl Gone {
+impl Ended {
     fn as_str(self) -> &'static str {
         match self {
             Self::LoggedOut => "logged_out",
@@ -54,15 +56,15 @@ impl Gone {
 }
 
 /// The embedded store's remembered ends.
-pub(super) struct MemoryGone {
-    rooms: HashMap<RoomId, (Gone, Instant)>,
+pub(super) struct MemoryEnded {
+    rooms: HashMap<RoomId, (Ended, Instant)>,
     /// Per kind, in the order remembered (each kind has one TTL, so this is
     /// also the order of their deadlines).
     order: [VecDeque<(Instant, RoomId)>; 2],
     capacity: usize,
 }
 
-impl MemoryGone {
+impl MemoryEnded {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
             rooms: HashMap::new(),
@@ -71,10 +73,10 @@ impl MemoryGone {
         }
     }
 
-    pub(super) fn remember(&mut self, room: RoomId, gone: Gone, ttl: Duration) {
+    pub(super) fn remember(&mut self, room: RoomId, how: Ended, ttl: Duration) {
         let now = Instant::now();
         let deadline = now.checked_add(ttl).unwrap_or(now);
-        let order = &mut self.order[gone as usize];
+        let order = &mut self.order[how as usize];
         if order.len() >= self.capacity {
             if let Some((at, oldest)) = order.pop_front() {
                 if self
@@ -87,15 +89,15 @@ impl MemoryGone {
             }
         }
         order.push_back((deadline, room));
-        self.rooms.insert(room, (gone, deadline));
+        self.rooms.insert(room, (how, deadline));
     }
 
-    fn get(&self, room: &RoomId) -> Option<Gone> {
+    fn get(&self, room: &RoomId) -> Option<Ended> {
         let now = Instant::now();
         self.rooms
             .get(room)
             .filter(|(_, until)| *until > now)
-            .map(|(gone, _)| *gone)
+            .map(|(how, _)| *how)
     }
 
     pub(super) fn sweep(&mut self, now: Instant) {
@@ -112,58 +114,53 @@ impl MemoryGone {
 }
 
 /// The remembered ends shared by every clone of the embedded store.
-pub(super) type SharedGone = Arc<Mutex<MemoryGone>>;
+pub(super) type SharedEnded = Arc<Mutex<MemoryEnded>>;
 
 impl Store {
-    /// Remembers for `ttl` that the session of `room` ended as `gone`.
-    pub async fn remember_gone(
+    /// Remembers for `ttl` that the session of `room` ended as `how`.
+    pub async fn remember_ended(
         &self,
         room: &RoomId,
-        gone: Gone,
+        how: Ended,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         match self {
             Self::Memory(store) => {
-                lock(&store.gone).remember(*room, gone, ttl);
+                lock(&store.ended).remember(*room, how, ttl);
                 Ok(())
             }
-            Self::Redis(store) => store.remember_gone(room, gone, ttl).await,
+            Self::Redis(store) => store.remember_ended(room, how, ttl).await,
         }
     }
 
     /// How the session of `room` ended, if that is still remembered.
-    pub async fn gone(&self, room: &RoomId) -> Result<Option<Gone>, StoreError> {
+    pub async fn ended(&self, room: &RoomId) -> Result<Option<Ended>, StoreError> {
         match self {
-            Self::Memory(store) => Ok(lock(&store.gone).get(room)),
-            Self::Redis(store) => store.gone(room).await,
+            Self::Memory(store) => Ok(lock(&store.ended).get(room)),
+            Self::Redis(store) => store.ended(room).await,
         }
     }
 }
 
 impl RedisStore {
-    pub(super) fn gone_key(&self, room: &RoomId) -> String {
+    pub(super) fn ended_key(&self, room: &RoomId) -> String {
         format!("{}gone:{room}", self.prefix())
     }
 
-    async fn remember_gone(
+    async fn remember_ended(
         &self,
         room: &RoomId,
-        gone: Gone,
+        how: Ended,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let (mut connection, key) = (self.connection(), self.gone_key(room));
+        let (mut connection, key) = (self.connection(), self.ended_key(room));
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        bounded(async move {
-            connection
-                .pset_ex::<_, _, ()>(key, gone.as_str(), ttl)
-                .await
-        })
-        .await
+        bounded(async move { connection.pset_ex::<_, _, ()>(key, how.as_str(), ttl).await }).await
     }
 
-    async fn gone(&self, room: &RoomId) -> Result<Option<Gone>, StoreError> {
-        let (mut connection, key) = (self.connection(), self.gone_key(room));
+    async fn ended(&self, room: &RoomId) -> Result<Option<Ended>, StoreError> {
+        let (mut connection, key) = (self.connection(), self.ended_key(room));
         let value: Option<String> = bounded(async move { connection.get(key).await }).await?;
-        Ok(value.as_deref().and_then(Gone::parse))
+        Ok(value.as_deref().and_then(Ended::parse))
     }
 }
