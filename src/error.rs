@@ -6,7 +6,7 @@
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::{session::CookieError, store::StoreError};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,12 @@ impl From<StoreError> for AppError {
             StoreError::Unavailable(_) => Self::StoreUnavailable(err),
             StoreError::Corrupt(_) => Self::Internal(err.into()),
         }
+    }
+}
+
+impl From<CookieError> for AppError {
+    fn from(err: CookieError) -> Self {
+        Self::Internal(err.into())
     }
 }
 

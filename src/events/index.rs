@@ -9,10 +9,7 @@ use std::{
 use bytestring::ByteString;
 
 use super::{batch::Batch, outbox::Outbox, Audience, Order};
-use crate::{protocol::Close, session::RoomId};
-
-/// Identifies one socket within this process.
-pub type SocketId = u64;
+use crate::{protocol::Close, session::RoomId, session::SocketId};
 
 /// What the registry asks of a socket.
 #[derive(Clone, Debug)]

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::redis::{spawn_subscriber, InstanceId, RedisEvents};
 pub use batch::Batch;
-pub use index::{Mailbox, Push, SocketEntry, SocketId};
+pub use index::{Mailbox, Push, SocketEntry};
 pub use outbox::{Ending, Offer, Outbox};
 pub use registry::{Registry, Stats};
 pub use watchdog::CLOSE_GRACE;

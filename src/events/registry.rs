@@ -24,12 +24,12 @@ use std::{
 
 use super::{
     batch::{Batch, Batcher, Gathered},
-    index::{Index, Push, SocketEntry, SocketId},
+    index::{Index, Push, SocketEntry},
     outbox::{Ending, Offer, Outbox},
     watchdog::Watchdog,
     Audience, Event,
 };
-use crate::{protocol::Close, session::RoomId, sync, telemetry};
+use crate::{protocol::Close, session::RoomId, session::SocketId, sync, telemetry};
 
 /// How often the watchdog looks for sockets to end.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);

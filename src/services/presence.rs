@@ -46,7 +46,8 @@ use std::{
 use bytestring::ByteString;
 
 use crate::{
-    events::{Audience, Event, Events, InstanceId, Order, SocketId},
+    events::{Audience, Event, Events, InstanceId, Order},
+    session::SocketId,
     store::{Roster, SocketChange, Store, StoreError, Transition},
 };
 

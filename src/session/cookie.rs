@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_session::{
     config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
-    storage::SessionKey,
+    storage::{SessionKey, SessionStore},
     SessionMiddleware,
 };
 use actix_web::{
@@ -19,10 +19,15 @@ use actix_web::{
 };
 
 use super::SessionId;
-use crate::{error::AppError, store::Store};
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "session";
+
+/// The session cookie could not be written into a response (a server-side
+/// fault: nothing a client sends causes it).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the session cookie: {0:#}")]
+pub struct CookieError(anyhow::Error);
 
 /// How the session cookie is named, encrypted and flagged.
 #[derive(Clone)]
@@ -37,10 +42,11 @@ impl SessionCookie {
         Self { key, secure }
     }
 
-    /// actix-session's middleware over `store`, with this cookie. The cookie
-    /// lives as long as the browser session; the store expires idle sessions
-    /// after `ttl`, and only writes extend it.
-    pub fn middleware(&self, store: Store, ttl: Duration) -> SessionMiddleware<Store> {
+    /// actix-session's middleware over `store` (any session store: the app's
+    /// `Store` is one), with this cookie. The cookie lives as long as the
+    /// browser session; the store expires idle sessions after `ttl`, and only
+    /// writes extend it.
+    pub fn middleware<S: SessionStore>(&self, store: S, ttl: Duration) -> SessionMiddleware<S> {
         let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX);
         SessionMiddleware::builder(store, self.key.clone())
             .cookie_name(COOKIE_NAME.to_owned())
@@ -70,23 +76,23 @@ impl SessionCookie {
     }
 
     /// Adds the `Set-Cookie` that hands the session `id` to the browser.
-    pub fn set(&self, response: &mut HttpResponse, id: &SessionId) -> Result<(), AppError> {
+    pub fn set(&self, response: &mut HttpResponse, id: &SessionId) -> Result<(), CookieError> {
         let mut jar = CookieJar::new();
         jar.private_mut(&self.key)
             .add(self.build(id.as_str().to_owned()));
         let cookie = jar.delta().next().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("the cookie jar lost the session cookie"))
+            CookieError(anyhow::anyhow!("the cookie jar lost the session cookie"))
         })?;
         response
             .add_cookie(cookie)
-            .map_err(|err| AppError::Internal(err.into()))
+            .map_err(|err| CookieError(err.into()))
     }
 
     /// Adds the `Set-Cookie` that removes the session cookie.
-    pub fn clear(&self, response: &mut HttpResponse) -> Result<(), AppError> {
+    pub fn clear(&self, response: &mut HttpResponse) -> Result<(), CookieError> {
         response
             .add_removal_cookie(&self.build(String::new()))
-            .map_err(|err| AppError::Internal(err.into()))
+            .map_err(|err| CookieError(err.into()))
     }
 
     fn build(&self, value: String) -> Cookie<'static> {

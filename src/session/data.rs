@@ -1,16 +1,22 @@
 //! The typed session: what this app keeps in a session, under constant keys.
 //!
-//! actix-session stores a map of JSON-encoded strings. Nothing outside this
-//! file names those keys: routes and sockets see [`SessionData`], and handlers
-//! that use actix-session's `Session` go through [`TypedSession`].
+//! actix-session stores a map of JSON-encoded strings ([`SessionState`], the
+//! form every store keeps). Nothing outside this file names those keys:
+//! routes and sockets see [`SessionData`], and handlers that use
+//! actix-session's `Session` go through [`TypedSession`].
 
-use std::future::{ready, Ready};
+use std::{
+    collections::HashMap,
+    future::{ready, Ready},
+};
 
 use actix_session::{Session, SessionExt, SessionGetError, SessionInsertError};
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::store::SessionState;
+/// A session's state as actix-session holds it, and as every store keeps it:
+/// JSON-encoded values by key.
+pub type SessionState = HashMap<String, String>;
 
 /// The keys this app stores, as actix-session sees them.
 pub mod keys {

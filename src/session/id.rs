@@ -1,4 +1,4 @@
-//! Session keys and the room ids derived from them.
+//! Session keys, the room ids derived from them, and the ids of sockets.
 //!
 //! The session key is a bearer secret: whoever has it *is* the visitor. It is
 //! therefore never logged, published on a Redis channel or sent to a browser
@@ -11,6 +11,11 @@ use std::{fmt, sync::Arc};
 use actix_session::storage::SessionKey;
 use actix_web::cookie::Key;
 use rand::distr::{Alphanumeric, SampleString};
+
+/// Identifies one socket within this process. It lives here, beside the
+/// other ids, because two layers share it: the event registry hands them out
+/// and the store's presence records them (by instance).
+pub type SocketId = u64;
 
 /// Length of a generated session key, as actix-session's own stores use.
 const KEY_LEN: usize = 64;

@@ -20,11 +20,11 @@ use super::{
     Settings, FRAME_BUDGET,
 };
 use crate::{
-    events::{Ending, Mailbox, Outbox, Push, SocketEntry, SocketId},
+    events::{Ending, Mailbox, Outbox, Push, SocketEntry},
     net::TcpControl,
     protocol::{Close, FrameError, ServerEvent},
     services::Services,
-    session::{RoomId, SessionData, SessionId},
+    session::{RoomId, SessionData, SessionId, SocketId},
     telemetry,
 };
 

@@ -18,7 +18,7 @@ mod presence_scripts;
 mod redis;
 mod scripts;
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time;
@@ -29,10 +29,7 @@ pub use lobby::{History, LogEntry};
 pub use memory::MemoryStore;
 pub use presence::{Roster, SocketChange, Transition};
 
-use crate::session::{RoomId, SessionId};
-
-/// A session's state as actix-session holds it: JSON-encoded values by key.
-pub type SessionState = HashMap<String, String>;
+use crate::session::{RoomId, SessionId, SessionState};
 
 /// The store could not do what was asked; never "the session does not exist", which
 /// every operation reports as `None` instead.

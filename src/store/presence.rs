@@ -29,7 +29,7 @@ use super::{
     redis::{bounded, RedisStore},
     Store, StoreError,
 };
-use crate::events::SocketId;
+use crate::session::SocketId;
 
 /// A user came online or went offline.
 #[derive(Debug, Clone, PartialEq, Eq)]

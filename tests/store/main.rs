@@ -30,9 +30,8 @@ use actix_web::{
 };
 use serde_json::{json, Value};
 use session_bridge::{
-    session::RoomKey,
-    session::{keys, SessionCookie, SessionData, SessionId, TypedSession},
-    store::{Ended, MemoryStore, RedisStore, SessionState, Store},
+    session::{keys, RoomKey, SessionCookie, SessionData, SessionId, SessionState, TypedSession},
+    store::{Ended, MemoryStore, RedisStore, Store},
 };
 
 /// A lifetime that ends within the test.
