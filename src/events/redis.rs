@@ -4,8 +4,9 @@
 //! the audience, the order and the ready frame (never a session key, only
 //! room ids), plus the publishing instance, which skips its own messages
 //! because it delivered them locally first. Messages without an origin (the
-//! lobby's chat, published by the store's append script) are delivered by
-//! every instance.
+//! lobby's chat) are delivered by every instance: this module prepares them
+//! ([`RedisEvents::lobby_message`]) and the store's append script publishes
+//! them with the position it assigns spliced in, without knowing their shape.
 //!
 //! A plain subscription dies with its connection and never comes back, so
 //! the subscriber runs in a reconnect loop with capped backoff. Messages
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use super::{Audience, Event, Order, Push, Registry};
 use crate::{
     protocol::Close,
-    store::{Link, CALL_TIMEOUT},
+    store::{Link, Spliced, CALL_TIMEOUT},
 };
 
 /// The first and the longest pause between two subscription attempts.
@@ -85,8 +86,8 @@ impl fmt::Display for InstanceId {
 }
 
 /// What travels on the channel: a frame (with its order) or a close, for an
-/// audience. The store's lobby script writes the same shape (see
-/// `store::lobby`): keep the two in step. A plain struct with optional fields
+/// audience. The lobby's messages are Wires too, made by
+/// [`RedisEvents::lobby_message`]. A plain struct with optional fields
 /// (no flattened or untagged enum), because every instance reads every
 /// message, its own included, on the hot path.
 #[derive(Debug, Serialize, Deserialize)]
@@ -155,6 +156,30 @@ impl RedisEvents {
             close: Some(close),
         })
         .await;
+    }
+
+    /// The wire message that shows `frame` in the lobby on every instance (no
+    /// origin, so the sender's own instance delivers it too), split where
+    /// its position goes, for the store's append to publish with the
+    /// position it assigns. `None` only if it cannot be serialised.
+    pub fn lobby_message(frame: &ByteString) -> Option<Spliced> {
+        // Serialised with a stand-in position, then cut at it: the fields
+        // before the order (`to`) hold no digits, so its first occurrence is
+        // the order's, whatever the frame says.
+        const STAND_IN: u64 = u64::MAX;
+        let text = serde_json::to_string(&Wire {
+            origin: None,
+            to: Audience::Lobby,
+            order: Some(Order::Sequence(STAND_IN)),
+            frame: Some(frame.clone()),
+            close: None,
+        })
+        .ok()?;
+        let (before, after) = text.split_once(&STAND_IN.to_string())?;
+        Some(Spliced {
+            before: before.to_owned(),
+            after: after.to_owned(),
+        })
     }
 
     /// Publishes within [`CALL_TIMEOUT`]. This instance has already
@@ -303,15 +328,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_lobby_scripts_message_shape_reads_as_a_wire_message() {
-        // What the store's append script writes with cjson.
-        let from_lua = r#"{"to":"lobby","order":{"sequence":7},"frame":"{\"event\":\"x\"}"}"#;
-        let wire: Wire = serde_json::from_str(from_lua).expect("the shape parses");
+    fn a_lobby_message_with_its_position_spliced_in_reads_as_a_wire_message() {
+        // A frame that holds the stand-in's digits does not confuse the cut.
+        let frame = ByteString::from(r#"{"event":"chat","data":{"text":"18446744073709551615"}}"#);
+        let spliced = RedisEvents::lobby_message(&frame).expect("serialises");
+        // What the store's append script publishes for position 7.
+        let published = format!("{}7{}", spliced.before, spliced.after);
+        let wire: Wire = serde_json::from_str(&published).expect("the shape parses");
         assert_eq!(wire.origin, None);
         assert_eq!(wire.to, Audience::Lobby);
         assert_eq!(wire.order, Some(Order::Sequence(7)));
-        assert_eq!(wire.frame.as_deref(), Some(r#"{"event":"x"}"#));
+        assert_eq!(wire.frame, Some(frame));
         assert_eq!(wire.close, None);
+    }
+
+    #[test]
+    fn older_instances_lobby_messages_still_read_as_wire_messages() {
+        // What the append script published with cjson before this module
+        // prepared the message: a rolling upgrade mixes the two.
+        let from_lua = r#"{"to":"lobby","order":{"sequence":7},"frame":"{\"event\":\"x\"}"}"#;
+        let wire: Wire = serde_json::from_str(from_lua).expect("the shape parses");
+        assert_eq!(wire.order, Some(Order::Sequence(7)));
+        assert_eq!(wire.frame.as_deref(), Some(r#"{"event":"x"}"#));
     }
 
     #[test]

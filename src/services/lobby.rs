@@ -1,10 +1,11 @@
 //! [`Lobby`]: posting to the chat every socket is in, and reading its history.
 //!
 //! Every message has a position in one stream, and every socket, on every
-//! instance, shows the messages in that order: with Redis the store's append
-//! script also publishes, and every instance (the sender's too) delivers from
-//! the subscription; the embedded store's one process appends and delivers
-//! under one lock, so the order of delivery is the order of the log.
+//! instance, shows the messages in that order. The store's append is the one
+//! step that gives the position and has the message delivered in the log's
+//! order, whichever the store (see `Store::append_chat`); this service only
+//! says what to deliver: the event for this instance's sockets, and the wire
+//! message, prepared by the events module, for every instance's.
 
 use std::{
     sync::{
@@ -15,7 +16,8 @@ use std::{
 };
 
 use crate::{
-    events::{Audience, Event, Events, InstanceId, Order},
+    clock::millis,
+    events::{Audience, Event, Events, InstanceId, Order, RedisEvents},
     protocol::{ChatMessage, ChatText, ServerEvent},
     store::{Store, StoreError},
     telemetry,
@@ -39,9 +41,6 @@ pub struct Lobby {
     keep: usize,
     instance: InstanceId,
     next_id: Arc<AtomicU64>,
-    /// Held from append to delivery with the embedded store (FIFO, so
-    /// delivery follows the log's order).
-    order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Lobby {
@@ -54,7 +53,6 @@ impl Lobby {
             keep,
             instance,
             next_id: Arc::default(),
-            order: Arc::default(),
         }
     }
 
@@ -75,23 +73,18 @@ impl Lobby {
         let json =
             serde_json::to_string(&message).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let frame = ServerEvent::Chat(&message).to_text();
-        match &self.store {
-            Store::Redis(_) => {
-                // The store publishes it; this instance delivers it from the
-                // subscription like every other.
-                self.store.append_chat(&json, &frame, self.keep).await?;
-            }
-            Store::Memory(_) => {
-                let _in_order = self.order.lock().await;
-                let seq = self.store.append_chat(&json, &frame, self.keep).await?;
-                let event = Event {
-                    to: Audience::Lobby,
-                    order: Order::Sequence(seq),
-                    frame,
-                };
-                self.events.emit(event).await;
-            }
-        }
+        let publish = RedisEvents::lobby_message(&frame)
+            .ok_or_else(|| StoreError::Corrupt("a lobby message does not serialise".to_owned()))?;
+        let deliver = |seq| {
+            self.events.emit(Event {
+                to: Audience::Lobby,
+                order: Order::Sequence(seq),
+                frame,
+            })
+        };
+        self.store
+            .append_chat(&json, &publish, self.keep, deliver)
+            .await?;
         metrics::counter!(telemetry::CHAT_MESSAGES).increment(1);
         Ok(())
     }
@@ -118,7 +111,5 @@ impl Lobby {
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
+        .map_or(0, millis)
 }

@@ -35,7 +35,7 @@ use std::{
     cell::RefCell,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex, PoisonError, Weak,
+        Arc, Mutex, Weak,
     },
     time::{Duration, Instant},
 };
@@ -45,6 +45,8 @@ use redis::{
     io::tcp::{socket2::TcpKeepalive, TcpSettings},
     Client, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value,
 };
+
+use crate::sync::lock;
 
 /// The pause after a replacement before the next one may happen, first and
 /// at most: doubled on every replacement, reset by a successful call.
@@ -147,7 +149,7 @@ impl Link {
                     && self.0.generation.load(Ordering::Acquire) == generation =>
             {
                 self.0.replaced.store(false, Ordering::Relaxed);
-                let mut pause = self.0.pause.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut pause = lock(&self.0.pause);
                 pause.1 = REPLACE_PAUSE.0;
             }
             _ => {}
@@ -159,7 +161,7 @@ impl Link {
     /// the last replacement is not over.
     fn replace(&self, generation: u64) {
         let shared = &self.0;
-        let mut pause = shared.pause.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pause = lock(&shared.pause);
         let now = Instant::now();
         if shared.generation.load(Ordering::Acquire) != generation || now < pause.0 {
             return;
