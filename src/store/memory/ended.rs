@@ -7,8 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::MemoryStore;
-use crate::{clock::deadline, session::RoomId, store::Ended, sync::lock};
+use crate::{clock::deadline, session::RoomId, store::Ended};
 
 /// The remembered ends.
 pub(super) struct MemoryEnded {
@@ -46,7 +45,7 @@ impl MemoryEnded {
         self.rooms.insert(room, (how, until));
     }
 
-    fn get(&self, room: &RoomId) -> Option<Ended> {
+    pub(super) fn get(&self, room: &RoomId) -> Option<Ended> {
         let now = Instant::now();
         self.rooms
             .get(room)
@@ -64,15 +63,5 @@ impl MemoryEnded {
                 }
             }
         }
-    }
-}
-
-impl MemoryStore {
-    pub(in crate::store) fn remember_ended(&self, room: &RoomId, how: Ended, ttl: Duration) {
-        lock(&self.ended).remember(*room, how, ttl);
-    }
-
-    pub(in crate::store) fn ended(&self, room: &RoomId) -> Option<Ended> {
-        lock(&self.ended).get(room)
     }
 }

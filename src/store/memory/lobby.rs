@@ -1,64 +1,41 @@
-//! The embedded store's lobby log. Its one process is the only deliverer, so
-//! "append and have it delivered" is: append, then call the caller's
-//! delivery, holding a FIFO lock from the one to the other, so delivery
-//! follows the log's order.
+//! The embedded store's lobby log: the last position given and the kept
+//! messages. Its delivery, in the log's order, is the store's business (see
+//! `MemoryStore::append_chat`).
 
-use std::{collections::VecDeque, future::Future, sync::Mutex};
+use std::collections::VecDeque;
 
 use serde_json::value::RawValue;
 
-use super::MemoryStore;
-use crate::{
-    store::{History, LogEntry, StoreError},
-    sync::lock,
-};
+use crate::store::{History, LogEntry, StoreError};
 
-/// The log, and the lock that keeps deliveries in its order.
+/// The log.
 #[derive(Default)]
 pub(super) struct MemoryLog {
-    kept: Mutex<Kept>,
-    /// Held from an append to the end of its delivery (tokio's lock is
-    /// FIFO, so deliveries follow the order of the appends).
-    delivering: tokio::sync::Mutex<()>,
-}
-
-#[derive(Default)]
-struct Kept {
     head: u64,
     entries: VecDeque<LogEntry>,
 }
 
-impl MemoryStore {
-    /// Appends `message`, keeps the last `keep`, then `deliver`s the
-    /// message's position before any later append's; the position.
-    pub(in crate::store) async fn append_chat<Fut: Future<Output = ()>>(
-        &self,
-        message: &str,
-        keep: usize,
-        deliver: impl FnOnce(u64) -> Fut,
-    ) -> Result<u64, StoreError> {
+impl MemoryLog {
+    /// Appends `message` (JSON), keeping the last `keep`; its position.
+    pub(super) fn append(&mut self, message: &str, keep: usize) -> Result<u64, StoreError> {
         let message = RawValue::from_string(message.to_owned())
             .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        let _in_order = self.log.delivering.lock().await;
-        let seq = {
-            let mut kept = lock(&self.log.kept);
-            kept.head += 1;
-            let seq = kept.head;
-            kept.entries.push_back(LogEntry { seq, message });
-            while kept.entries.len() > keep {
-                kept.entries.pop_front();
-            }
-            seq
-        };
-        deliver(seq).await;
-        Ok(seq)
+        self.head += 1;
+        self.entries.push_back(LogEntry {
+            seq: self.head,
+            message,
+        });
+        while self.entries.len() > keep {
+            self.entries.pop_front();
+        }
+        Ok(self.head)
     }
 
-    pub(in crate::store) fn chat_history(&self) -> History {
-        let kept = lock(&self.log.kept);
+    /// The last position and the kept messages.
+    pub(super) fn history(&self) -> History {
         History {
-            head: kept.head,
-            entries: kept.entries.iter().cloned().collect(),
+            head: self.head,
+            entries: self.entries.iter().cloned().collect(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The embedded store: everything in this process's memory, a complete
-//! backend (sessions, ended sessions, the lobby, presence), one file per
-//! part.
+//! backend. Each part is a plain structure in a file of its own (`map`: the
+//! sessions; `ended`; `lobby`; `presence`) that knows nothing of locks or of
+//! the others; this file holds each behind its lock and offers the store's
+//! operations on them.
 //!
 //! Every operation takes short locks and never awaits while holding one, so
 //! each is atomic and writes to one session are serialised (the one
-//! exception, the lobby's delivery order, is an async lock: see `lobby`).
+//! exception is the lobby's delivery order: see [`MemoryStore::append_chat`]).
 //! Where two parts must change together (a renewal and its remembered end)
 //! the sessions' lock is taken first. Expiry is lazy (an expired entry is
 //! treated as absent the moment it is read) plus a periodic sweep that frees
@@ -20,6 +22,7 @@ mod map;
 mod presence;
 
 use std::{
+    future::Future,
     sync::{Arc, Mutex, Weak},
     time::{Duration, Instant},
 };
@@ -33,8 +36,8 @@ use self::{
     presence::MemoryPresence,
 };
 use crate::{
-    session::{RoomId, RoomKey, SessionId, SessionState},
-    store::{Ended, StoreError},
+    session::{RoomId, RoomKey, SessionId, SessionState, SocketId},
+    store::{Ended, History, Roster, SocketChange, StoreError, Transition},
     sync::lock,
 };
 
@@ -44,7 +47,10 @@ use crate::{
 pub struct MemoryStore {
     sessions: Arc<Mutex<Map>>,
     ended: Arc<Mutex<MemoryEnded>>,
-    log: Arc<MemoryLog>,
+    log: Arc<Mutex<MemoryLog>>,
+    /// Held from a lobby append to the end of its delivery (tokio's lock is
+    /// FIFO, so deliveries follow the order of the appends).
+    delivering: Arc<tokio::sync::Mutex<()>>,
     presence: Arc<Mutex<MemoryPresence>>,
     rooms: RoomKey,
 }
@@ -70,6 +76,7 @@ impl MemoryStore {
             sessions: Arc::new(Mutex::new(Map::new(capacity))),
             ended: Arc::new(Mutex::new(MemoryEnded::new(capacity))),
             log: Arc::default(),
+            delivering: Arc::default(),
             presence: Arc::default(),
             rooms: RoomKey::new(&Key::generate()),
         }
@@ -221,6 +228,69 @@ impl MemoryStore {
             }
         }
         ended
+    }
+}
+
+/// Ended sessions.
+impl MemoryStore {
+    pub(in crate::store) fn remember_ended(&self, room: &RoomId, how: Ended, ttl: Duration) {
+        lock(&self.ended).remember(*room, how, ttl);
+    }
+
+    pub(in crate::store) fn ended(&self, room: &RoomId) -> Option<Ended> {
+        lock(&self.ended).get(room)
+    }
+}
+
+/// The lobby. Its one process is the only deliverer, so "append and have it
+/// delivered" is: append, then call the caller's delivery, holding a FIFO
+/// lock from the one to the other.
+impl MemoryStore {
+    /// Appends `message`, keeps the last `keep`, then `deliver`s the
+    /// message's position before any later append's; the position.
+    pub(in crate::store) async fn append_chat<Fut: Future<Output = ()>>(
+        &self,
+        message: &str,
+        keep: usize,
+        deliver: impl FnOnce(u64) -> Fut,
+    ) -> Result<u64, StoreError> {
+        let _in_order = self.delivering.lock().await;
+        let seq = lock(&self.log).append(message, keep)?;
+        deliver(seq).await;
+        Ok(seq)
+    }
+
+    pub(in crate::store) fn chat_history(&self) -> History {
+        lock(&self.log).history()
+    }
+}
+
+/// Presence.
+impl MemoryStore {
+    pub(in crate::store) fn presence_sockets(&self, user: &str, instance: &str) -> Vec<SocketId> {
+        lock(&self.presence).sockets(user, instance)
+    }
+
+    pub(in crate::store) fn presence_users(&self, instance: &str) -> Vec<String> {
+        lock(&self.presence).users(instance)
+    }
+
+    pub(in crate::store) fn presence_sync(
+        &self,
+        user: &str,
+        instance: &str,
+        change: SocketChange<'_>,
+        grace: Duration,
+    ) -> Option<Transition> {
+        lock(&self.presence).sync(user, instance, change, grace)
+    }
+
+    pub(in crate::store) fn presence_sweep(&self, grace: Duration) -> Vec<Transition> {
+        lock(&self.presence).sweep(grace)
+    }
+
+    pub(in crate::store) fn presence_roster(&self) -> Roster {
+        lock(&self.presence).roster()
     }
 }
 

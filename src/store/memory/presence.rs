@@ -1,22 +1,19 @@
 //! The embedded store's presence: which sockets each user has open (by
 //! instance too, like Redis, although the app runs one instance on it), who
-//! is online, and who has had no socket since when. Each operation is one
-//! step under one lock, so each transition is decided once.
+//! is online, and who has had no socket since when. The store runs each
+//! operation under one lock, so each transition is decided once.
 
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
-    sync::MutexGuard,
     time::{Duration, Instant},
 };
 
-use super::MemoryStore;
 use crate::{
     session::SocketId,
     store::{Roster, SocketChange, Transition},
-    sync::lock,
 };
 
-/// The presence book.
+/// The presence self.
 #[derive(Default)]
 pub(super) struct MemoryPresence {
     sockets: HashMap<String, HashSet<(String, SocketId)>>,
@@ -26,24 +23,8 @@ pub(super) struct MemoryPresence {
 }
 
 impl MemoryPresence {
-    fn transition(&mut self, user: &str, online: bool) -> Transition {
-        self.version += 1;
-        Transition {
-            user: user.to_owned(),
-            online,
-            version: self.version,
-        }
-    }
-}
-
-impl MemoryStore {
-    fn presence(&self) -> MutexGuard<'_, MemoryPresence> {
-        lock(&self.presence)
-    }
-
-    pub(in crate::store) fn presence_sockets(&self, user: &str, instance: &str) -> Vec<SocketId> {
-        self.presence()
-            .sockets
+    pub(super) fn sockets(&self, user: &str, instance: &str) -> Vec<SocketId> {
+        self.sockets
             .get(user)
             .into_iter()
             .flatten()
@@ -52,24 +33,22 @@ impl MemoryStore {
             .collect()
     }
 
-    pub(in crate::store) fn presence_users(&self, instance: &str) -> Vec<String> {
-        self.presence()
-            .sockets
+    pub(super) fn users(&self, instance: &str) -> Vec<String> {
+        self.sockets
             .iter()
             .filter(|(_, sockets)| sockets.iter().any(|(at, _)| at == instance))
             .map(|(user, _)| user.clone())
             .collect()
     }
 
-    pub(in crate::store) fn presence_sync(
-        &self,
+    pub(super) fn sync(
+        &mut self,
         user: &str,
         instance: &str,
         change: SocketChange<'_>,
         grace: Duration,
     ) -> Option<Transition> {
-        let mut book = self.presence();
-        let sockets = book.sockets.entry(user.to_owned()).or_default();
+        let sockets = self.sockets.entry(user.to_owned()).or_default();
         for socket in change.remove {
             sockets.remove(&(instance.to_owned(), *socket));
         }
@@ -80,32 +59,31 @@ impl MemoryStore {
                 .map(|socket| (instance.to_owned(), *socket)),
         );
         if !sockets.is_empty() {
-            book.since.remove(user);
-            return book
+            self.since.remove(user);
+            return self
                 .online
                 .insert(user.to_owned())
-                .then(|| book.transition(user, true));
+                .then(|| self.transition(user, true));
         }
-        book.sockets.remove(user);
-        if !book.online.contains(user) {
+        self.sockets.remove(user);
+        if !self.online.contains(user) {
             return None;
         }
         if grace.is_zero() {
-            book.online.remove(user);
-            book.since.remove(user);
-            return Some(book.transition(user, false));
+            self.online.remove(user);
+            self.since.remove(user);
+            return Some(self.transition(user, false));
         }
         // A repeated or stray leave does not restart the grace.
-        book.since
+        self.since
             .entry(user.to_owned())
             .or_insert_with(Instant::now);
         None
     }
 
-    pub(in crate::store) fn presence_sweep(&self, grace: Duration) -> Vec<Transition> {
-        let mut book = self.presence();
+    pub(super) fn sweep(&mut self, grace: Duration) -> Vec<Transition> {
         let now = Instant::now();
-        let due: Vec<String> = book
+        let due: Vec<String> = self
             .since
             .iter()
             .filter(|(_, since)| now.duration_since(**since) >= grace)
@@ -113,19 +91,27 @@ impl MemoryStore {
             .collect();
         let mut offline = Vec::new();
         for user in due {
-            book.since.remove(&user);
-            if !book.sockets.contains_key(&user) && book.online.remove(&user) {
-                offline.push(book.transition(&user, false));
+            self.since.remove(&user);
+            if !self.sockets.contains_key(&user) && self.online.remove(&user) {
+                offline.push(self.transition(&user, false));
             }
         }
         offline
     }
 
-    pub(in crate::store) fn presence_roster(&self) -> Roster {
-        let book = self.presence();
+    pub(super) fn roster(&self) -> Roster {
         Roster {
-            online: book.online.iter().cloned().collect(),
-            version: book.version,
+            online: self.online.iter().cloned().collect(),
+            version: self.version,
+        }
+    }
+
+    fn transition(&mut self, user: &str, online: bool) -> Transition {
+        self.version += 1;
+        Transition {
+            user: user.to_owned(),
+            online,
+            version: self.version,
         }
     }
 }
