@@ -3,9 +3,9 @@
 //!
 //! Sliced once, by backend: `memory/` (the embedded store) and `redis/`
 //! (shared by every instance) are each a complete implementation of every
-//! operation, split into one file per part (`sessions`, `ended`, `lobby`,
-//! `presence`) that sees its backend's private state and nothing of the
-//! other backend. This file is the dispatch, one `match` per operation, and
+//! operation, split into one file per part (sessions, ended, lobby,
+//! presence) that knows nothing of the other backend. This file is the
+//! dispatch, one `match` per operation, and
 //! says what each operation promises; `types` holds what they take and
 //! return; `actix` adapts the store to actix-session's `SessionStore`. By
 //! backend, not by feature, because the parts of one backend are coupled
@@ -13,12 +13,15 @@
 //! layout, one lock order) while the backends share nothing but the
 //! promises, which `tests/store` checks against each of them.
 //!
-//! A new operation: a method here that says what it promises and dispatches;
-//! the method in `memory/<part>.rs` and in `redis/<part>.rs` (with a script
-//! in `redis/lua/` when it must be atomic, registered in `redis/scripts.rs`,
-//! and any new key in `redis/keys.rs`); a check in `tests/store`, listed in
-//! its `stores!`, which runs it against every backend. A third backend is a
-//! new directory, a variant of [`Store`], and one line in that list.
+//! A new operation: a method here that says what it promises and dispatches
+//! to each backend; in `memory/`, the work on the part's plain structure
+//! (`map.rs` for sessions) and a method in `memory/mod.rs` that runs it under
+//! the part's lock; in `redis/`, the method in the part's file (with a
+//! script in `redis/lua/` when it must be atomic, registered in
+//! `redis/scripts.rs`, and any new key in `redis/keys.rs`); a check in
+//! `tests/store`, listed in its `stores!`, which runs it against every
+//! backend. A third backend is a new directory, a variant of [`Store`], and
+//! one line in that list.
 //!
 //! The store is a cheap `Clone` over shared state: the same instance must
 //! reach every worker, or each worker would silently get sessions of its own.
