@@ -53,16 +53,27 @@ pub enum Audience {
 /// What a socket checks before showing a frame, so that frames arriving late,
 /// twice or out of order never show an older state. The registry and the
 /// fan-out carry it without looking inside.
+///
+/// **One variant, one slot.** Each variant that carries a value is compared
+/// with one slot of every socket's view (`socket::View`): `SessionCount`
+/// with the count it showed, `LobbySequence` with the lobby position. A
+/// second counter or stream is a variant of its own, never a reuse of these
+/// (it would be filtered against the session's count or the lobby's
+/// position). The view matches on every variant without a wildcard, so a new
+/// one does not compile until it is given its slot there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Always shown.
     Always,
-    /// A counter: shown only above the highest value the socket has shown.
-    Count(u64),
+    /// The session's count: shown only above the highest count the socket
+    /// has shown.
+    #[serde(rename = "count")]
+    SessionCount(u64),
     /// A position in the lobby's message stream: shown only after the last
     /// position the socket has shown, so history and live frames never overlap.
-    Sequence(u64),
+    #[serde(rename = "sequence")]
+    LobbySequence(u64),
     /// A user's presence transition. It batches (see [`Order::batches`]:
     /// the event's frame is unused, each socket builds one frame per batch);
     /// a socket shows a user's change only when newer
@@ -89,7 +100,7 @@ impl Order {
     pub fn weight(&self) -> usize {
         match self {
             Self::Presence { user, .. } => user.len() + 3,
-            Self::Always | Self::Count(_) | Self::Sequence(_) => 16,
+            Self::Always | Self::SessionCount(_) | Self::LobbySequence(_) => 16,
         }
     }
 }

@@ -170,7 +170,7 @@ impl RedisEvents {
         let text = serde_json::to_string(&Wire {
             origin: None,
             to: Audience::Lobby,
-            order: Some(Order::Sequence(STAND_IN)),
+            order: Some(Order::LobbySequence(STAND_IN)),
             frame: Some(frame.clone()),
             close: None,
         })
@@ -337,7 +337,7 @@ mod tests {
         let wire: Wire = serde_json::from_str(&published).expect("the shape parses");
         assert_eq!(wire.origin, None);
         assert_eq!(wire.to, Audience::Lobby);
-        assert_eq!(wire.order, Some(Order::Sequence(7)));
+        assert_eq!(wire.order, Some(Order::LobbySequence(7)));
         assert_eq!(wire.frame, Some(frame));
         assert_eq!(wire.close, None);
     }
@@ -348,7 +348,7 @@ mod tests {
         // prepared the message: a rolling upgrade mixes the two.
         let from_lua = r#"{"to":"lobby","order":{"sequence":7},"frame":"{\"event\":\"x\"}"}"#;
         let wire: Wire = serde_json::from_str(from_lua).expect("the shape parses");
-        assert_eq!(wire.order, Some(Order::Sequence(7)));
+        assert_eq!(wire.order, Some(Order::LobbySequence(7)));
         assert_eq!(wire.frame.as_deref(), Some(r#"{"event":"x"}"#));
     }
 

@@ -78,7 +78,7 @@ impl Lobby {
         let deliver = |seq| {
             self.events.emit(Event {
                 to: Audience::Lobby,
-                order: Order::Sequence(seq),
+                order: Order::LobbySequence(seq),
                 frame,
             })
         };

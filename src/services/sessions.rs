@@ -75,7 +75,7 @@ impl Sessions {
             let event = ServerEvent::CurrentCount(count);
             let to = Audience::Session(self.room(id));
             self.events
-                .emit(Event::new(to, Order::Count(count), &event))
+                .emit(Event::new(to, Order::SessionCount(count), &event))
                 .await;
         }
         Ok(count)

@@ -20,11 +20,16 @@ use crate::events::Order;
 
 /// A socket's view. Until it has greeted (sent its opening frames), it shows
 /// nothing else: a live frame then would come before the state it updates.
+///
+/// One slot per `Order` variant that carries a value (see `events::Order`):
+/// a new counter or stream gets a field here and an arm in `admits_at`.
 #[derive(Debug, Default)]
 pub struct View {
-    /// The highest count shown; `None` until the `session` frame.
+    /// `Order::SessionCount`'s slot: the highest count shown; `None` until
+    /// the `session` frame.
     count: Option<u64>,
-    /// The last lobby position shown (or skipped as older than the history).
+    /// `Order::LobbySequence`'s slot: the last lobby position shown (or
+    /// skipped as older than the history).
     seq: Option<u64>,
     /// Presence transitions up to this version are in the roster shown.
     floor: u64,
@@ -106,8 +111,8 @@ impl View {
         }
         match order {
             Order::Always => true,
-            Order::Count(count) => self.show_count(*count),
-            Order::Sequence(seq) => {
+            Order::SessionCount(count) => self.show_count(*count),
+            Order::LobbySequence(seq) => {
                 let fresh = *seq > self.seq();
                 if fresh {
                     self.seq = Some(*seq);
@@ -165,7 +170,8 @@ impl View {
                     online,
                     version,
                 } => Some((user, *online, *version)),
-                _ => None,
+                // Only presence batches (`Order::batches`).
+                Order::Always | Order::SessionCount(_) | Order::LobbySequence(_) => None,
             })
             .collect();
         changes.sort_unstable_by_key(|(_, _, version)| *version);
@@ -238,18 +244,18 @@ mod tests {
     fn nothing_is_shown_before_the_greeting() {
         let mut view = View::default();
         assert!(!view.admits(&Order::Always));
-        assert!(!view.admits(&Order::Sequence(1)));
+        assert!(!view.admits(&Order::LobbySequence(1)));
     }
 
     #[test]
     fn counts_only_go_up_and_messages_never_repeat() {
         let mut view = greeted(&[], 0, 5);
-        assert!(view.admits(&Order::Count(2)));
-        assert!(!view.admits(&Order::Count(2)));
-        assert!(!view.admits(&Order::Count(1)));
-        assert!(!view.admits(&Order::Sequence(5)), "in the history");
-        assert!(view.admits(&Order::Sequence(6)));
-        assert!(!view.admits(&Order::Sequence(6)));
+        assert!(view.admits(&Order::SessionCount(2)));
+        assert!(!view.admits(&Order::SessionCount(2)));
+        assert!(!view.admits(&Order::SessionCount(1)));
+        assert!(!view.admits(&Order::LobbySequence(5)), "in the history");
+        assert!(view.admits(&Order::LobbySequence(6)));
+        assert!(!view.admits(&Order::LobbySequence(6)));
     }
 
     #[test]
