@@ -302,32 +302,28 @@ mod tests {
         assert!(view.admits_at(&presence("stays", false, version + 1), later));
     }
 
-    fn change(user: &str, online: bool, version: u64) -> Order {
-        presence(user, online, version)
-    }
-
     #[test]
     fn a_batch_shows_net_changes_sorted_and_keeps_alternation() {
         let mut view = greeted(&["alice"], 4, 0);
         let (online, offline) = view.show_presence(&[
-            change("carol", true, 7),
-            change("bob", true, 5),
-            change("alice", false, 6),
+            presence("carol", true, 7),
+            presence("bob", true, 5),
+            presence("alice", false, 6),
             // Dave came and went within the batch: in neither list.
-            change("dave", true, 8),
-            change("dave", false, 9),
+            presence("dave", true, 8),
+            presence("dave", false, 9),
             // Stale: in the roster already.
-            change("alice", true, 3),
+            presence("alice", true, 3),
         ]);
         assert_eq!(online, vec![Arc::from("bob"), Arc::from("carol")]);
         assert_eq!(offline, vec![Arc::from("alice")]);
         // Late and repeated changes show nothing.
         let (online, offline) =
-            view.show_presence(&[change("bob", true, 10), change("carol", false, 6)]);
+            view.show_presence(&[presence("bob", true, 10), presence("carol", false, 6)]);
         assert!(online.is_empty() && offline.is_empty());
         // Order inside a batch is by version, not arrival.
         let (online, offline) =
-            view.show_presence(&[change("bob", true, 12), change("bob", false, 11)]);
+            view.show_presence(&[presence("bob", true, 12), presence("bob", false, 11)]);
         assert!(
             online.is_empty() && offline.is_empty(),
             "bob ends online, as shown"
@@ -349,7 +345,7 @@ mod tests {
             let mut all: Vec<Order> = changes
                 .iter()
                 .enumerate()
-                .map(|(i, (user, online))| change(users[*user], *online, i as u64 + 1))
+                .map(|(i, (user, online))| presence(users[*user], *online, i as u64 + 1))
                 .collect();
             // Any arrival order (a shuffle driven by `arrival`).
             for (i, pick) in arrival.iter().enumerate().take(all.len()) {
