@@ -11,6 +11,8 @@
 //! has 0.2, and leniencies our house rules would wrap anyway.
 //! - [`engine`]: Engine.IO packets and frames, polling bodies, the
 //!   handshake's checks, ids, open packet and errors.
+//! - [`packet`]: Socket.IO packets, their decoder (binary attachments
+//!   reassembled within limits) and encoder.
 //!
 //! Everything a client sends is bounded by a limit its caller passes
 //! (`maxPayload`, attachments) and refused with a typed error, never a
@@ -20,3 +22,4 @@
 //! default): nothing outside this folder names it.
 
 pub mod engine;
+pub mod packet;
