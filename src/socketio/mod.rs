@@ -13,6 +13,8 @@
 //!   handshake's checks, ids, open packet and errors.
 //! - [`packet`]: Socket.IO packets, their decoder (binary attachments
 //!   reassembled within limits) and encoder.
+//! - [`bridge`]: the app's frames and client events as Socket.IO events
+//!   and acknowledgements.
 //!
 //! Everything a client sends is bounded by a limit its caller passes
 //! (`maxPayload`, attachments) and refused with a typed error, never a
@@ -21,5 +23,6 @@
 //! The whole endpoint is behind the cargo feature `socketio` (on by
 //! default): nothing outside this folder names it.
 
+pub mod bridge;
 pub mod engine;
 pub mod packet;
