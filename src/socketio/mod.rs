@@ -18,7 +18,7 @@
 //!
 //! Everything a client sends is bounded by a limit its caller passes
 //! (`maxPayload`, attachments) and refused with a typed error, never a
-//! panic.
+//! panic; the property tests feed every decoder arbitrary input.
 //!
 //! The whole endpoint is behind the cargo feature `socketio` (on by
 //! default): nothing outside this folder names it.
@@ -26,3 +26,6 @@
 pub mod bridge;
 pub mod engine;
 pub mod packet;
+
+#[cfg(test)]
+mod properties;
