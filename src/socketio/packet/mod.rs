@@ -33,19 +33,19 @@ pub type AckId = u64;
 pub enum PacketType {
     /// `0`: join a namespace (client, with an optional auth object), or the
     /// server's reply `{"sid":…}`.
-    Connect,
+    Connect = 0,
     /// `1`: leave a namespace.
-    Disconnect,
+    Disconnect = 1,
     /// `2`: an event, `["name", args…]`.
-    Event,
+    Event = 2,
     /// `3`: an acknowledgement, `[args…]`.
-    Ack,
+    Ack = 3,
     /// `4`: the server refused a CONNECT, `{"message":…}`.
-    ConnectError,
+    ConnectError = 4,
     /// `5`: an event with binary attachments.
-    BinaryEvent,
+    BinaryEvent = 5,
     /// `6`: an acknowledgement with binary attachments.
-    BinaryAck,
+    BinaryAck = 6,
 }
 
 impl PacketType {
