@@ -16,6 +16,8 @@ pub mod services;
 pub mod session;
 pub mod shutdown;
 pub mod socket;
+#[cfg(feature = "socketio")]
+pub mod socketio;
 pub mod startup;
 pub mod state;
 pub mod store;

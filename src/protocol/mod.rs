@@ -82,10 +82,17 @@ impl ClientEvent {
             return Err(FrameError::BadJson);
         }
         let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|_| FrameError::BadJson)?;
-        match envelope.event.as_ref() {
+        Self::from_parts(&envelope.event, &envelope.data)
+    }
+
+    /// The event named `event` with its `data` (`Value::Null` when it has
+    /// none), however they came: a frame's envelope, or a Socket.IO event's
+    /// name and first argument.
+    pub fn from_parts(event: &str, data: &Value) -> Result<Self, FrameError> {
+        match event {
             "incr" => Ok(Self::Incr),
             "chat" => Ok(Self::Chat(
-                envelope.data["text"]
+                data["text"]
                     .as_str()
                     .and_then(ChatText::parse)
                     .ok_or(FrameError::BadMessage),
