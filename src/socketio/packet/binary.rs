@@ -6,10 +6,10 @@
 //! it waits ([`Decoder::is_waiting`]).
 
 use bytes::Bytes;
-use serde_json::{value::RawValue, Value};
 
 use super::{
-    decode::{decode, Limits, PacketError},
+    decode::decode,
+    limits::{Limits, PacketError},
     Packet,
 };
 
@@ -74,43 +74,4 @@ impl Decoder {
     pub fn is_waiting(&self) -> bool {
         self.waiting.is_some()
     }
-}
-
-/// Checks that every placeholder in `data` (an object whose `_placeholder`
-/// is `true`) has an integer `num` below `attachments`, as
-/// socket.io-parser's `reconstructPacket` requires. Other objects, however
-/// placeholder-like, are the client's data.
-pub(super) fn check_placeholders(
-    data: Option<&RawValue>,
-    attachments: usize,
-) -> Result<(), PacketError> {
-    let Some(data) = data else {
-        return Ok(());
-    };
-    // serde_json's depth limit (128) bounds the parse; the walk has a
-    // stack of its own.
-    let value: Value = serde_json::from_str(data.get()).map_err(|_| PacketError::Json)?;
-    let mut stack = vec![&value];
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) if map.get("_placeholder") == Some(&Value::Bool(true)) => {
-                let num = map.get("num").and_then(Value::as_u64);
-                if num.is_none_or(|num| num >= attachments as u64) {
-                    return Err(PacketError::Placeholder);
-                }
-            }
-            Value::Object(map) => stack.extend(map.values()),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The placeholder of attachment `num`, exactly as socket.io-parser writes
-/// it, for building the JSON of a binary packet.
-pub fn placeholder(num: usize) -> Box<RawValue> {
-    let text = format!(r#"{{"_placeholder":true,"num":{num}}}"#);
-    // Always valid JSON.
-    RawValue::from_string(text).unwrap_or_default()
 }

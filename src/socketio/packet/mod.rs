@@ -12,6 +12,8 @@
 
 mod binary;
 mod decode;
+mod limits;
+mod placeholder;
 
 use std::{borrow::Cow, fmt::Write as _};
 
@@ -19,8 +21,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-pub use binary::{placeholder, Decoder};
-pub use decode::{Limits, PacketError, MAX_ACK_ID, MAX_ATTACHMENTS, MAX_NAMESPACE_BYTES};
+pub use binary::Decoder;
+pub use limits::{Limits, PacketError, MAX_ACK_ID, MAX_ATTACHMENTS, MAX_NAMESPACE_BYTES};
+pub use placeholder::placeholder;
 
 use super::engine::{Frame, PacketType as EngineType};
 
