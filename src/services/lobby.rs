@@ -57,8 +57,8 @@ impl Lobby {
     }
 
     /// Posts `text` as `name` (taken from the sender's session, never from
-    /// the frame) to every socket on every instance.
-    pub async fn post(&self, name: &str, text: &ChatText) -> Result<(), StoreError> {
+    /// the frame) to every socket on every instance; returns its id.
+    pub async fn post(&self, name: &str, text: &ChatText) -> Result<String, StoreError> {
         let message = ChatMessage {
             // Unique across instances and restarts: the instance id is random.
             id: format!(
@@ -86,7 +86,7 @@ impl Lobby {
             .append_chat(&json, &publish, self.keep, deliver)
             .await?;
         metrics::counter!(telemetry::CHAT_MESSAGES).increment(1);
-        Ok(())
+        Ok(message.id)
     }
 
     /// The lobby's last position and its kept messages.

@@ -2,6 +2,13 @@
 //! each checked here, then run by the transport as a [`Command`] (a store
 //! call bounded by `STORE_TIMEOUT`) whose [`Outcome`] the socket shows.
 //!
+//! Every command has an answer: a value (the new count, the posted
+//! message's id) or a [`FrameError`]. The socket never sends it itself: a
+//! transport whose client asked for an acknowledgement (Socket.IO) sends
+//! it there; otherwise an error becomes an `error` frame
+//! ([`Socket::notify`]) and a value is dropped (what a command changes
+//! reaches every socket, the sender's too, through the registry).
+//!
 //! A new client event is a variant of `ClientEvent` plus an arm in
 //! [`Socket::command`] (see "Adapting" in the README).
 
@@ -9,6 +16,7 @@ use std::time::Instant;
 
 use bytestring::ByteString;
 use futures_util::{future::LocalBoxFuture, FutureExt};
+use serde_json::{json, Value};
 
 use super::{
     deadline::{bounded, Failure},
@@ -25,48 +33,78 @@ pub struct Command {
     pub in_order: bool,
 }
 
-/// How a command ended: a frame for the sender alone, or none (what a
-/// command changes comes back through the registry, like every socket's),
-/// or why it failed.
+/// How a command's work ended.
 pub struct Outcome {
     what: &'static str,
-    result: Result<Option<ByteString>, Failure>,
+    result: Result<Done, Failure>,
 }
 
-impl Socket {
-    /// Handles one client frame of the protocol's JSON text: the frame
-    /// budget, then parsing, then [`Socket::command`].
-    pub fn receive(&mut self, text: &str, out: &mut impl Outlet) -> Option<Command> {
-        if !self.admit(out) {
-            return None;
+/// A command that worked: its answer, and a frame for its sender alone if
+/// it has one (a client event that asks for something on `GET /ws`, where
+/// there are no acknowledgements).
+pub struct Done {
+    answer: Value,
+    to_sender: Option<ByteString>,
+}
+
+impl Done {
+    /// Answers `answer`.
+    pub fn answer(answer: impl Into<Value>) -> Self {
+        Self {
+            answer: answer.into(),
+            to_sender: None,
         }
-        match ClientEvent::parse(text) {
-            Ok(event) => self.command(event, out),
-            Err(error) => {
-                self.refuse(error, out);
+    }
+
+    /// Also sends `frame` to the sender.
+    pub fn and_send(self, frame: ByteString) -> Self {
+        Self {
+            to_sender: Some(frame),
+            ..self
+        }
+    }
+}
+
+/// A command's answer: its value, or why it was refused or failed.
+pub type Answer = Result<Value, FrameError>;
+
+impl Socket {
+    /// Handles one client frame of the protocol's JSON text (`GET /ws`): the
+    /// frame budget, then parsing, then [`Socket::command`]; a refusal is
+    /// answered with an `error` frame.
+    pub fn receive(&mut self, text: &str, out: &mut impl Outlet) -> Option<Command> {
+        let command = self
+            .admit()
+            .and_then(|()| ClientEvent::parse(text))
+            .and_then(|event| self.command(event));
+        command.map_err(|error| self.notify(error, out)).ok()
+    }
+
+    /// Checks a client event: the work to run, or why it is refused at once.
+    pub fn command(&mut self, event: ClientEvent) -> Result<Command, FrameError> {
+        match event {
+            ClientEvent::Incr => Ok(self.incr()),
+            ClientEvent::Chat(text) => self.chat(text),
+        }
+    }
+
+    /// Shows how a command ended and returns its answer; `None` when the
+    /// session has ended (the socket is closing).
+    pub fn finish(&mut self, outcome: Outcome, out: &mut impl Outlet) -> Option<Answer> {
+        match outcome.result {
+            Ok(done) => {
+                if let Some(frame) = done.to_sender {
+                    out.send(frame);
+                }
+                Some(Ok(done.answer))
+            }
+            Err(Failure::Ended(close)) => {
+                out.close(close);
                 None
             }
-        }
-    }
-
-    /// Checks a client event; returns the work to run, or answers at once.
-    pub fn command(&mut self, event: ClientEvent, out: &mut impl Outlet) -> Option<Command> {
-        match event {
-            ClientEvent::Incr => Some(self.incr()),
-            ClientEvent::Chat(text) => self.chat(text, out),
-        }
-    }
-
-    /// Shows how a command ended: its frame for the sender if it has one, a
-    /// close when the session has ended, `unavailable` when the store failed.
-    pub fn finish(&mut self, outcome: Outcome, out: &mut impl Outlet) {
-        match outcome.result {
-            Ok(Some(frame)) => out.send(frame),
-            Ok(None) => {}
-            Err(Failure::Ended(close)) => out.close(close),
             Err(Failure::Store(err)) => {
                 log::warn!("socket {} could not {}: {err}", self.id, outcome.what);
-                self.refuse(FrameError::Unavailable, out);
+                Some(Err(FrameError::Unavailable))
             }
         }
     }
@@ -76,7 +114,7 @@ impl Socket {
         let work = async move {
             let result = bounded(async {
                 match sessions.increment(&id).await? {
-                    Some(_) => Ok(None),
+                    Some(count) => Ok(Done::answer(count)),
                     None => Err(Failure::Ended(Close::SessionExpired)),
                 }
             })
@@ -93,32 +131,18 @@ impl Socket {
     }
 
     /// Posts to the lobby: logged-in sessions only, within the session's
-    /// chat budget on this instance.
-    fn chat(
-        &mut self,
-        text: Result<ChatText, FrameError>,
-        out: &mut impl Outlet,
-    ) -> Option<Command> {
-        let Some(name) = self.user.clone() else {
-            self.refuse(FrameError::LoginRequired, out);
-            return None;
-        };
-        let text = match text {
-            Ok(text) => text,
-            Err(error) => {
-                self.refuse(error, out);
-                return None;
-            }
-        };
+    /// chat budget on this instance. Answers the message's id.
+    fn chat(&mut self, text: Result<ChatText, FrameError>) -> Result<Command, FrameError> {
+        let name = self.user.clone().ok_or(FrameError::LoginRequired)?;
+        let text = text?;
         if !self.settings.chat_limit.allow(self.room, Instant::now()) {
-            self.refuse(FrameError::RateLimited, out);
-            return None;
+            return Err(FrameError::RateLimited);
         }
         let lobby = self.services.lobby.clone();
         let work = async move {
             let result = bounded(async {
-                lobby.post(&name, &text).await?;
-                Ok(None)
+                let id = lobby.post(&name, &text).await?;
+                Ok(Done::answer(json!({ "id": id })))
             })
             .await;
             Outcome {
@@ -126,7 +150,7 @@ impl Socket {
                 result,
             }
         };
-        Some(Command {
+        Ok(Command {
             work: work.boxed_local(),
             in_order: true,
         })

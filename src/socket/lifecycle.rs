@@ -160,20 +160,19 @@ impl Socket {
         false
     }
 
-    /// Takes one frame from the socket's budget; a frame over budget is
-    /// dropped, with at most one `rate_limited` error a second.
-    pub fn admit(&mut self, out: &mut impl Outlet) -> bool {
-        let now = Instant::now();
-        if self.budget.take(now) {
-            return true;
+    /// Takes one frame (a client message) from the socket's budget; a frame
+    /// over budget is dropped unprocessed.
+    pub fn admit(&mut self) -> Result<(), FrameError> {
+        if self.budget.take(Instant::now()) {
+            Ok(())
+        } else {
+            Err(FrameError::RateLimited)
         }
-        self.refuse(FrameError::RateLimited, out);
-        false
     }
 
-    /// Answers a refused frame with its error; `rate_limited` at most once
-    /// a second.
-    pub(super) fn refuse(&mut self, error: FrameError, out: &mut impl Outlet) {
+    /// Tells the client of a refused frame that asked for no answer: an
+    /// `error` frame, `rate_limited` at most once a second.
+    pub fn notify(&mut self, error: FrameError, out: &mut impl Outlet) {
         if error != FrameError::RateLimited || self.rate_notice.allow(Instant::now()) {
             out.send(ServerEvent::error(error).to_text());
         }

@@ -18,7 +18,7 @@ mod view;
 
 use std::time::Duration;
 
-pub use commands::{Command, Outcome};
+pub use commands::{Answer, Command, Done, Outcome};
 pub use deadline::STORE_TIMEOUT;
 pub use lifecycle::{Outlet, Socket};
 pub use rate_limit::ChatLimiter;

@@ -136,7 +136,11 @@ impl Connection {
     fn run(&mut self, ctx: &mut Context, command: Command) {
         let work = wrap_future(command.work).map(|outcome, act: &mut Self, ctx| {
             let (socket, mut out) = act.parts(ctx);
-            socket.finish(outcome, &mut out);
+            // No acknowledgements on `GET /ws`: a value also reached every
+            // socket of the audience; only an error is the sender's alone.
+            if let Some(Err(error)) = socket.finish(outcome, &mut out) {
+                socket.notify(error, &mut out);
+            }
         });
         if command.in_order {
             ctx.wait(work);
