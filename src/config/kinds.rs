@@ -2,7 +2,7 @@
 //! own description (see [`Kind`]). Most trim the value first; the secret and
 //! the log filter keep it exactly as set.
 
-use std::{collections::HashSet, net::IpAddr, time::Duration};
+use std::{collections::HashSet, marker::PhantomData, str::FromStr, time::Duration};
 
 use actix_web::cookie::Key;
 
@@ -21,32 +21,31 @@ pub enum SocketAuth {
     Login,
 }
 
-/// An IP address.
-pub struct Ip;
+/// A value its type parses (`FromStr`), such as an IP address or a port;
+/// `accepts` says what that is, for a human.
+pub struct Parsed<T> {
+    accepts: &'static str,
+    parses: PhantomData<fn() -> T>,
+}
 
-impl Kind for Ip {
-    type Value = IpAddr;
-
-    fn accepts(&self) -> String {
-        "an IP address such as 127.0.0.1 or 0.0.0.0".to_owned()
-    }
-
-    fn parse(&self, value: &str) -> Result<IpAddr, String> {
-        value.trim().parse().map_err(|_| self.expected(value))
+impl<T> Parsed<T> {
+    /// A kind parsed by `T`'s `FromStr`, described as `accepts`.
+    pub const fn new(accepts: &'static str) -> Self {
+        Self {
+            accepts,
+            parses: PhantomData,
+        }
     }
 }
 
-/// A TCP port; 0 lets the OS choose.
-pub struct Port;
-
-impl Kind for Port {
-    type Value = u16;
+impl<T: FromStr> Kind for Parsed<T> {
+    type Value = T;
 
     fn accepts(&self) -> String {
-        "a port number from 0 to 65535".to_owned()
+        self.accepts.to_owned()
     }
 
-    fn parse(&self, value: &str) -> Result<u16, String> {
+    fn parse(&self, value: &str) -> Result<T, String> {
         value.trim().parse().map_err(|_| self.expected(value))
     }
 }

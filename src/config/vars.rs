@@ -5,11 +5,11 @@
 //!
 //! [`Config::from_lookup`]: super::Config::from_lookup
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use super::{
     kinds::{
-        count, per_second, Flag, Ip, LogFilter, OneOf, Origins, Port, Prefix, RedisUrl, Seconds,
+        count, per_second, Flag, LogFilter, OneOf, Origins, Parsed, Prefix, RedisUrl, Seconds,
         SecretKey, SocketAuth, Whole, MIN_SECRET_LEN,
     },
     var::{Declared, Text, Unset, Var},
@@ -38,16 +38,16 @@ pub(super) static ALL: [&dyn Declared; 19] = [
     &CHAT_RATE,
 ];
 
-pub(super) const HOST: Var<Ip> = Var {
+pub(super) const HOST: Var<Parsed<IpAddr>> = Var {
     name: "HOST",
-    kind: Ip,
+    kind: Parsed::new("an IP address such as 127.0.0.1 or 0.0.0.0"),
     default: Text("127.0.0.1"),
     meaning: "address to bind (`0.0.0.0` in the Docker image)",
 };
 
-pub(super) const PORT: Var<Port> = Var {
+pub(super) const PORT: Var<Parsed<u16>> = Var {
     name: "PORT",
-    kind: Port,
+    kind: Parsed::new("a port number from 0 to 65535"),
     default: Text("3000"),
     meaning: "port to bind",
 };
