@@ -15,11 +15,13 @@ RUN mkdir -p src load/src \
     && cargo build --release --locked --bin session-bridge \
     && rm -rf src load/src
 
-# The app itself: templates are compiled in (askama) and static/ embedded
-# (rust-embed), so the runtime image needs only the binary.
+# The app itself: templates are compiled in (askama), static/ embedded
+# (rust-embed) and vendor/ (the socket.io-client bundle) included
+# (include_bytes!), so the runtime image needs only the binary.
 COPY src src
 COPY templates templates
 COPY static static
+COPY vendor vendor
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked --bin session-bridge
 

@@ -23,6 +23,7 @@
 //! The whole endpoint is behind the cargo feature `socketio` (on by
 //! default): nothing outside this folder names it.
 
+pub mod assets;
 pub mod bridge;
 pub mod engine;
 pub mod packet;

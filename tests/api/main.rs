@@ -31,3 +31,5 @@ mod resilience;
 mod scale_out;
 mod sharing;
 mod silent_redis;
+#[cfg(feature = "socketio")]
+mod socketio_assets;
