@@ -24,6 +24,8 @@
 //! default): nothing outside this folder names it.
 
 pub mod bridge;
+pub mod conn;
+pub mod endpoint;
 pub mod engine;
 pub mod packet;
 

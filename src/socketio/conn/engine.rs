@@ -1,0 +1,317 @@
+//! The transport state of one Engine.IO connection, without I/O of its own:
+//! which transport carries it (and an upgrade in progress), the queue of
+//! packets a poll has not taken yet, the held poll, the WebSocket pipe, the
+//! heartbeat's deadline, and how it ended. Its owner (`Conn`) calls it one
+//! message at a time.
+
+use std::{collections::VecDeque, time::Instant};
+
+use actix::{Message, Recipient};
+use tokio::sync::oneshot;
+
+use crate::socketio::engine::{encode_payload, EngineConfig, EngineError, Frame, Sid, Transport};
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The client sent `1`.
+    ClientClosed,
+    /// No pong within `pingTimeout`.
+    Heartbeat,
+    /// The client sent something that is not the protocol (or too large).
+    ParseError,
+    /// A second GET while one was held, or a second POST.
+    Overlap,
+    /// More queued than `SOCKET_QUEUE_BYTES`.
+    TooSlow,
+    /// The WebSocket carrying it closed or broke.
+    TransportClosed,
+    /// The layer ended it with this close code (the app's 4000, 4001, 1001…).
+    Server(u16),
+}
+
+/// What a poll is answered.
+#[derive(Debug)]
+pub enum Reply {
+    /// 200 with this payload.
+    Body(String),
+    /// The Engine.IO error.
+    Refused(EngineError),
+}
+
+/// What the owner tells a WebSocket pipe.
+pub enum PipeCmd {
+    /// Write these frames, in order.
+    Frames(Vec<Frame>),
+    /// Close the WebSocket (after what was written).
+    Close,
+}
+
+impl Message for PipeCmd {
+    type Result = ();
+}
+
+/// A WebSocket pipe, as its owner writes to it.
+pub struct PipeLink {
+    /// Its id within this process.
+    pub id: u64,
+    /// Its mailbox.
+    pub to: Recipient<PipeCmd>,
+}
+
+/// Which transport carries the connection.
+pub(super) enum Mode {
+    Polling,
+    /// A WebSocket with the connection's sid is on probation.
+    Upgrading {
+        probe: PipeLink,
+        probed: bool,
+    },
+    WebSocket,
+}
+
+/// One connection's transport state.
+pub struct Engine {
+    sid: Sid,
+    config: EngineConfig,
+    pub(super) mode: Mode,
+    pub(super) queue: VecDeque<Frame>,
+    pub(super) queued: usize,
+    queue_limit: usize,
+    held: Option<(u64, oneshot::Sender<Reply>)>,
+    pub(super) pipe: Option<PipeLink>,
+    next_token: u64,
+    /// When the pong to the last ping is due; `None` when not waiting.
+    pub(super) pong_due: Option<Instant>,
+    /// Counts pings, so a stale timeout check does nothing.
+    pub(super) pings: u64,
+    ending: Option<Ending>,
+    finished: bool,
+    posting: bool,
+}
+
+impl Engine {
+    /// A new connection opened on `transport`.
+    pub fn new(sid: Sid, config: EngineConfig, transport: Transport, queue_limit: usize) -> Self {
+        // A WebSocket connection's first frame is its open packet; a polling
+        // one's is the handshake's response.
+        let mut queue = VecDeque::new();
+        if transport == Transport::WebSocket {
+            queue.push_back(config.open(&sid, transport));
+        }
+        Self {
+            sid,
+            config,
+            mode: match transport {
+                Transport::Polling => Mode::Polling,
+                Transport::WebSocket => Mode::WebSocket,
+            },
+            queue,
+            queued: 0,
+            queue_limit,
+            held: None,
+            pipe: None,
+            next_token: 0,
+            pong_due: None,
+            pings: 0,
+            ending: None,
+            finished: false,
+            posting: false,
+        }
+    }
+
+    pub fn sid(&self) -> &Sid {
+        &self.sid
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Which transport carries it now.
+    pub fn transport(&self) -> Transport {
+        match self.mode {
+            Mode::WebSocket => Transport::WebSocket,
+            _ => Transport::Polling,
+        }
+    }
+
+    /// Whether it has ended (it may still hand a poll its `1`).
+    pub fn is_ended(&self) -> bool {
+        self.ending.is_some()
+    }
+
+    /// Whether it is gone: nothing more is served.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Sends `frames` as one batch: on the WebSocket, or queued for the next
+    /// poll (beyond the queue's limit the connection ends, too slow).
+    pub fn push(&mut self, frames: Vec<Frame>) {
+        if self.is_ended() || frames.is_empty() {
+            return;
+        }
+        if let (Mode::WebSocket, Some(pipe)) = (&self.mode, &self.pipe) {
+            pipe.to.do_send(PipeCmd::Frames(frames));
+            return;
+        }
+        let bytes: usize = frames.iter().map(Frame::len).sum();
+        if self.queued.saturating_add(bytes) > self.queue_limit {
+            return self.end(Ending::TooSlow);
+        }
+        self.queued += bytes;
+        self.queue.extend(frames);
+        if !matches!(self.mode, Mode::Upgrading { .. }) {
+            self.answer_held_with_queue();
+        }
+    }
+
+    fn take_queue(&mut self) -> String {
+        let body = encode_payload(self.queue.iter());
+        self.queue.clear();
+        self.queued = 0;
+        body
+    }
+
+    pub(super) fn answer_held_with_queue(&mut self) {
+        if self.queue.is_empty() {
+            return;
+        }
+        if let Some((_, tx)) = self.held.take() {
+            let _ = tx.send(Reply::Body(self.take_queue()));
+        }
+    }
+
+    pub(super) fn answer_held(&mut self, body: &str) {
+        if let Some((_, tx)) = self.held.take() {
+            let _ = tx.send(Reply::Body(body.to_owned()));
+        }
+    }
+
+    /// Whether the pong is overdue (the heartbeat's timer may not have run
+    /// yet): a request checks it before being served.
+    pub fn pong_overdue(&self, now: Instant) -> bool {
+        self.pong_due.is_some_and(|due| now >= due)
+    }
+
+    /// A polling GET: answered now, held (the token says which), or refused.
+    pub fn poll(&mut self, tx: oneshot::Sender<Reply>) -> Option<u64> {
+        let refuse = |tx: oneshot::Sender<Reply>, error| {
+            let _ = tx.send(Reply::Refused(error));
+            None
+        };
+        if self.finished {
+            return refuse(tx, EngineError::UnknownSid);
+        }
+        if self.ending.is_some() {
+            // Ended by the server: this poll takes what is left and the `1`.
+            self.queue.push_back(Frame::close());
+            let _ = tx.send(Reply::Body(self.take_queue()));
+            self.finished = true;
+            return None;
+        }
+        if matches!(self.mode, Mode::WebSocket) {
+            return refuse(tx, EngineError::BadRequest);
+        }
+        if self.held.is_some() {
+            // Overlapping polls: the held one gets `1`, the newcomer 400.
+            self.answer_held("1");
+            self.end(Ending::Overlap);
+            return refuse(tx, EngineError::BadRequest);
+        }
+        if matches!(self.mode, Mode::Polling) && !self.queue.is_empty() {
+            let _ = tx.send(Reply::Body(self.take_queue()));
+            return None;
+        }
+        self.next_token += 1;
+        self.held = Some((self.next_token, tx));
+        Some(self.next_token)
+    }
+
+    /// Whether the held poll `token` is held during an upgrade.
+    pub fn upgrading(&self) -> bool {
+        matches!(self.mode, Mode::Upgrading { .. })
+    }
+
+    /// The upgrade hold of poll `token` is over: `6` while still upgrading,
+    /// 400 once upgraded (the poll came after the `5`).
+    pub fn upgrade_hold_over(&mut self, token: u64) {
+        if self.held.as_ref().is_some_and(|(held, _)| *held == token) {
+            match self.mode {
+                Mode::WebSocket => {
+                    if let Some((_, tx)) = self.held.take() {
+                        let _ = tx.send(Reply::Refused(EngineError::BadRequest));
+                    }
+                }
+                _ => self.answer_held("6"),
+            }
+        }
+    }
+
+    /// A POST begins: refused while another is in flight (which ends the
+    /// connection), or on the wrong transport.
+    pub fn begin_post(&mut self) -> Result<(), EngineError> {
+        if self.is_ended() {
+            return Err(EngineError::UnknownSid);
+        }
+        if matches!(self.mode, Mode::WebSocket) {
+            return Err(EngineError::BadRequest);
+        }
+        if self.posting {
+            self.end(Ending::Overlap);
+            return Err(EngineError::BadRequest);
+        }
+        self.posting = true;
+        Ok(())
+    }
+
+    /// The POST in flight is done.
+    pub fn end_post(&mut self) {
+        self.posting = false;
+    }
+
+    /// Ends the connection. Over a WebSocket the pipe closes (after what was
+    /// sent); over polling the held poll is answered (`6` after the client's
+    /// `1`, else `1`), or, when the server ended it, the next poll takes `1`.
+    pub fn end(&mut self, ending: Ending) {
+        if self.ending.is_some() {
+            return;
+        }
+        self.ending = Some(ending);
+        self.pong_due = None;
+        if let Mode::Upgrading { probe, .. } = &self.mode {
+            probe.to.do_send(PipeCmd::Close);
+        }
+        if let Some(pipe) = self.pipe.take() {
+            pipe.to.do_send(PipeCmd::Close);
+            self.finished = true;
+            return;
+        }
+        let answer = match ending {
+            Ending::ClientClosed => "6",
+            _ => "1",
+        };
+        if self.held.is_some() {
+            let body = match ending {
+                Ending::Server(_) | Ending::TooSlow if !self.queue.is_empty() => {
+                    self.queue.push_back(Frame::close());
+                    self.take_queue()
+                }
+                _ => answer.to_owned(),
+            };
+            self.answer_held(&body);
+            self.finished = true;
+        } else {
+            self.finished = !matches!(ending, Ending::Server(_) | Ending::TooSlow);
+        }
+    }
+
+    /// Gone for good: every pipe closed, any held poll answered `1`.
+    pub fn finish(&mut self) -> Ending {
+        self.end(Ending::TransportClosed);
+        self.answer_held("1");
+        self.finished = true;
+        self.ending.unwrap_or(Ending::TransportClosed)
+    }
+}
