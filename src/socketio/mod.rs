@@ -27,6 +27,7 @@ pub mod bridge;
 pub mod conn;
 pub mod endpoint;
 pub mod engine;
+pub mod layer;
 pub mod packet;
 
 #[cfg(test)]
