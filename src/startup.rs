@@ -79,6 +79,10 @@ impl Application {
                 // Outermost: every request is measured, refused ones too.
                 .wrap(from_fn(routes::measure))
                 .configure(routes::configure)
+                .configure(|_cfg| {
+                    #[cfg(feature = "socketio")]
+                    crate::socketio::configure(_cfg);
+                })
         })
         // Pushed frames go out at once: with Nagle's algorithm a socket that
         // both posts and receives waited for the client's delayed ACK (25 to

@@ -101,6 +101,14 @@ impl Socket {
         self.settings.reload_interval
     }
 
+    /// The socket is now carried by `transport` (a Socket.IO upgrade from
+    /// polling to WebSocket): the metrics' `transport` label follows it.
+    pub fn moved_to(&mut self, transport: &'static str) {
+        metrics::gauge!(telemetry::SOCKETS, "transport" => self.transport).decrement(1.0);
+        metrics::gauge!(telemetry::SOCKETS, "transport" => transport).increment(1.0);
+        self.transport = transport;
+    }
+
     /// The peer proved it reads (it echoed a ping): the watchdog keeps it.
     pub fn alive(&self) {
         self.outbox.alive();

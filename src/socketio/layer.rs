@@ -85,7 +85,10 @@ impl<N: Namespaces> Sio<N> {
             PacketType::Ack | PacketType::BinaryAck if joined => self.namespaces.ack(packet, io),
             // A duplicate CONNECT (socketioxide #801), a packet for a
             // namespace not joined, a client's CONNECT_ERROR.
-            _ => io.close(Ending::ParseError),
+            kind => {
+                log::debug!("socket.io packet out of turn: {kind:?}");
+                io.close(Ending::ParseError);
+            }
         }
     }
 
@@ -120,7 +123,10 @@ impl<N: Namespaces> Layer for Sio<N> {
         match decoded {
             Ok(Some(packet)) => self.dispatch(packet, io),
             Ok(None) => {}
-            Err(_) => io.close(Ending::ParseError),
+            Err(err) => {
+                log::debug!("socket.io packet refused: {err}");
+                io.close(Ending::ParseError);
+            }
         }
     }
 

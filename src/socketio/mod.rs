@@ -23,6 +23,7 @@
 //! The whole endpoint is behind the cargo feature `socketio` (on by
 //! default): nothing outside this folder names it.
 
+mod app;
 pub mod bridge;
 pub mod conn;
 pub mod endpoint;
@@ -32,3 +33,5 @@ pub mod packet;
 
 #[cfg(test)]
 mod properties;
+
+pub use app::configure;

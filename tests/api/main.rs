@@ -31,3 +31,8 @@ mod resilience;
 mod scale_out;
 mod sharing;
 mod silent_redis;
+#[cfg(feature = "socketio")]
+#[path = "../support/sio_client.rs"]
+mod sio_client;
+#[cfg(feature = "socketio")]
+mod socketio;

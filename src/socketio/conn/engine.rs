@@ -204,10 +204,18 @@ impl Engine {
         if self.finished {
             return refuse(tx, EngineError::UnknownSid);
         }
-        if self.ending.is_some() {
-            // Ended by the server: this poll takes what is left and the `1`.
-            self.queue.push_back(Frame::close());
-            let _ = tx.send(Reply::Body(self.take_queue()));
+        if let Some(ending) = self.ending {
+            // Ended by the server: this poll takes what is left and the `1`;
+            // closed by the client's POST a moment ago: `6`, as the poll it
+            // raced with would have had.
+            let body = match ending {
+                Ending::ClientClosed => "6".to_owned(),
+                _ => {
+                    self.queue.push_back(Frame::close());
+                    self.take_queue()
+                }
+            };
+            let _ = tx.send(Reply::Body(body));
             self.finished = true;
             return None;
         }
@@ -303,7 +311,20 @@ impl Engine {
             self.answer_held(&body);
             self.finished = true;
         } else {
-            self.finished = !matches!(ending, Ending::Server(_) | Ending::TooSlow);
+            self.finished = !matches!(
+                ending,
+                Ending::Server(_) | Ending::TooSlow | Ending::ClientClosed
+            );
+        }
+    }
+
+    /// How long an ended connection waits for the poll that takes its last
+    /// word: a server's `1` (after a logout's DISCONNECT, say) up to 5 s;
+    /// after the client's `1`, a poll racing with that POST briefly.
+    pub fn linger(&self) -> std::time::Duration {
+        match self.ending {
+            Some(Ending::ClientClosed) => std::time::Duration::from_millis(500),
+            _ => std::time::Duration::from_secs(5),
         }
     }
 

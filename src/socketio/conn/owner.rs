@@ -107,9 +107,9 @@ impl<L: Layer> Conn<L> {
         if self.engine.finished() {
             ctx.stop();
         } else if self.engine.is_ended() {
-            // Ended by the server over polling: the next GET takes the `1`,
-            // or the connection goes after a ping timeout.
-            ctx.run_later(self.engine.config().ping_timeout, |conn, ctx| {
+            // Ended over polling without a poll held: the next GET takes
+            // the last word, or the connection goes after a while.
+            ctx.run_later(self.engine.linger(), |conn, ctx| {
                 conn.engine.finish();
                 ctx.stop();
             });
@@ -183,6 +183,7 @@ impl<L: Layer> Actor for Conn<L> {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         let ending = self.engine.finish();
+        log::debug!("engine.io connection ended: {ending:?}");
         self.table.remove(self.engine.sid(), self.scope);
         self.layer.closed(ending);
     }

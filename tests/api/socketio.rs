@@ -1,0 +1,343 @@
+//! `/socket.io/`: the contract's section "Socket.IO" on one instance, with
+//! the small client in `tests/support/sio_client.rs` (raw packets, so each
+//! test sees exactly what the server sent).
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use session_bridge::config::SocketAuth;
+
+use crate::{
+    helpers::{spawn_app, spawn_app_with, TestApp, Visitor},
+    sio_client::{try_open_ws, SioClient},
+};
+
+async fn polling(visitor: &Visitor) -> SioClient {
+    SioClient::polling(&visitor.http, &visitor.jar, &visitor.base)
+        .await
+        .expect("the handshake is accepted")
+}
+
+async fn joined(visitor: &Visitor) -> SioClient {
+    let mut client = polling(visitor).await;
+    client.join().await;
+    client
+}
+
+fn error_body(code: u8, message: &str) -> Value {
+    json!({ "code": code, "message": message })
+}
+
+#[actix_web::test]
+async fn a_polling_handshake_advertises_the_heartbeat_and_starts_a_session() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let response = visitor
+        .http
+        .get(format!(
+            "{}/socket.io/?EIO=4&transport=polling",
+            app.address
+        ))
+        .send()
+        .await
+        .expect("the handshake answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::SET_COOKIE).is_some());
+    let body = response.text().await.expect("a body");
+    let open: Value = serde_json::from_str(&body[1..]).expect("JSON");
+    assert!(body.starts_with('0'));
+    assert_eq!(open["upgrades"], json!(["websocket"]));
+    assert_eq!(open["pingInterval"], 25_000);
+    assert_eq!(open["pingTimeout"], 20_000);
+    assert_eq!(open["maxPayload"], 65_536);
+    assert_eq!(open.as_object().map(|o| o.len()), Some(5));
+    // The session it started is the visitor's: HTTP sees it.
+    assert_eq!(visitor.incr().await, 1);
+}
+
+#[actix_web::test]
+async fn engine_io_errors_have_engine_io_bodies() {
+    let app = spawn_app().await;
+    for (query, code, message) in [
+        ("transport=polling", 5, "Unsupported protocol version"),
+        ("EIO=3&transport=polling", 5, "Unsupported protocol version"),
+        ("EIO=4&transport=carrier-pigeon", 0, "Transport unknown"),
+        (
+            "EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA",
+            1,
+            "Session ID unknown",
+        ),
+        ("EIO=4&transport=polling&sid=bad", 1, "Session ID unknown"),
+    ] {
+        let response = reqwest::get(format!("{}/socket.io/?{query}", app.address))
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body, error_body(code, message), "{query}");
+    }
+}
+
+#[actix_web::test]
+async fn joining_shows_the_opening_events_in_order() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    assert_eq!(visitor.incr().await, 1);
+    let mut client = polling(&visitor).await;
+    let session = client.join().await;
+    assert_eq!(session["count"], 1);
+    app.wait_for_counts(1, 1).await;
+}
+
+#[actix_web::test]
+async fn other_namespaces_are_refused() {
+    let app = spawn_app().await;
+    let mut client = polling(&app.visitor()).await;
+    client.send("40/admin,").await;
+    assert_eq!(
+        client.next_packet().await.as_deref(),
+        Some(r#"4/admin,{"message":"Invalid namespace"}"#)
+    );
+}
+
+#[actix_web::test]
+async fn incr_is_acknowledged_with_the_new_count_and_shown_to_every_socket() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = joined(&visitor).await;
+    let mut ws = visitor.connect_and_greet().await.0;
+    client.send(r#"421["incr"]"#).await;
+    assert_eq!(client.next_packet().await.as_deref(), Some("31[1]"));
+    assert_eq!(ws.expect_event("current count").await, 1);
+    assert_eq!(client.expect_event("current count").await, 1);
+    // And from HTTP to both transports.
+    assert_eq!(visitor.incr().await, 2);
+    client.wait_for_count(2).await;
+    assert_eq!(ws.expect_event("current count").await, 2);
+}
+
+#[actix_web::test]
+async fn unknown_events_are_errors_or_refused_acknowledgements() {
+    let app = spawn_app().await;
+    let mut client = joined(&app.visitor()).await;
+    client.send(r#"42["dance"]"#).await;
+    let error = client.expect_event("error").await;
+    assert_eq!(error["code"], "unknown_event");
+    client.send(r#"427["dance"]"#).await;
+    let ack = client.next_packet().await.expect("an ack");
+    let args: Value = serde_json::from_str(ack.strip_prefix("37").expect("ack 7")).expect("JSON");
+    assert_eq!(args[0]["error"]["code"], "unknown_event");
+}
+
+#[actix_web::test]
+async fn chat_is_acknowledged_with_its_id_or_its_refusal() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = joined(&visitor).await;
+    client.send(r#"423["chat",{"text":"hi"}]"#).await;
+    let ack = client.next_packet().await.expect("an ack");
+    let args: Value = serde_json::from_str(ack.strip_prefix("33").expect("ack 3")).expect("JSON");
+    assert_eq!(args[0]["error"]["code"], "login_required");
+
+    visitor.login("ada").await;
+    // The login renewed the key: this connection ends, a new one joins.
+    client.expect_end().await;
+    let mut client = joined(&visitor).await;
+    client.send(r#"424["chat",{"text":"hi"}]"#).await;
+    let mut acked = false;
+    let mut shown = false;
+    while !(acked && shown) {
+        let packet = client.next_packet().await.expect("a packet");
+        if let Some(args) = packet.strip_prefix("34") {
+            let args: Value = serde_json::from_str(args).expect("JSON");
+            assert!(args[0]["id"].is_string(), "{packet}");
+            acked = true;
+        } else if packet.starts_with(r#"2["chat","#) {
+            shown = true;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn login_required_opens_but_refuses_the_namespace() {
+    let app = spawn_app_with(|config| config.socket_auth = SocketAuth::Login).await;
+    let visitor = app.visitor();
+    let mut client = polling(&visitor).await;
+    assert!(visitor.cookie_header().is_none(), "no session was started");
+    client.send("40").await;
+    assert_eq!(
+        client.next_packet().await.as_deref(),
+        Some(r#"4{"message":"login required"}"#)
+    );
+}
+
+#[actix_web::test]
+async fn later_requests_need_a_cookie_of_the_same_session() {
+    let app = spawn_app().await;
+    let (alice, mallory) = (app.visitor(), app.visitor());
+    let client = polling(&alice).await;
+    assert_eq!(mallory.incr().await, 1);
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=polling&sid={}",
+        app.address, client.sid
+    );
+    for http in [mallory.http.clone(), reqwest::Client::new()] {
+        let response = http.get(&url).send().await.expect("an answer");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body, error_body(4, "Forbidden"));
+    }
+    let ws = try_open_ws(
+        &mallory.jar,
+        &mallory.base,
+        &format!("EIO=4&transport=websocket&sid={}", client.sid),
+    )
+    .await;
+    assert_eq!(ws.err(), Some(StatusCode::FORBIDDEN));
+    // The connection itself is untouched.
+    let mut client = client;
+    client.join().await;
+}
+
+#[actix_web::test]
+async fn a_foreign_origin_is_forbidden() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let refused = SioClient::polling_with(
+        &visitor.http,
+        &visitor.jar,
+        &visitor.base,
+        &[("Origin", "http://evil.example")],
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let body: Value = serde_json::from_str(&refused.body).expect("JSON");
+    assert_eq!(body, error_body(4, "Forbidden"));
+}
+
+#[actix_web::test]
+async fn a_renewed_key_is_refused_with_409() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    assert_eq!(visitor.incr().await, 1);
+    let stale = visitor.cookie_header().expect("a cookie");
+    visitor.login("ada").await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/socket.io/?EIO=4&transport=polling",
+            app.address
+        ))
+        .header(header::COOKIE, stale)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body, json!({ "error": "session renewed" }));
+}
+
+#[actix_web::test]
+async fn logout_disconnects_the_namespace_then_the_connection() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = joined(&visitor).await;
+    app.wait_for_counts(1, 1).await;
+    // As a browser does, a poll is held when the logout lands.
+    let logout = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        visitor.post_logout().await.status()
+    };
+    let (packet, status) = tokio::join!(client.next_packet(), logout);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(packet.as_deref(), Some("1"), "DISCONNECT");
+    // The logout cleared the cookie: the connection is no longer this
+    // visitor's, and it is gone.
+    client.expect_end().await;
+    app.wait_for_counts(0, 0).await;
+}
+
+#[actix_web::test]
+async fn the_upgrade_moves_the_socket_to_a_websocket() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = joined(&visitor).await;
+    client.upgrade().await;
+    let (status, body) = client.get().await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    client.send(r#"421["incr"]"#).await;
+    assert_eq!(client.next_packet().await.as_deref(), Some("31[1]"));
+    assert_eq!(visitor.incr().await, 2);
+    client.wait_for_count(2).await;
+}
+
+#[actix_web::test]
+async fn a_websocket_connection_without_polling_works_the_same() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = SioClient::websocket(&visitor.http, &visitor.jar, &visitor.base).await;
+    assert_eq!(client.open["upgrades"], json!([]));
+    assert!(visitor.cookie_header().is_some(), "the 101 set the cookie");
+    client.join().await;
+    client.send(r#"429["incr"]"#).await;
+    assert_eq!(client.next_packet().await.as_deref(), Some("39[1]"));
+    // Logout over a WebSocket: DISCONNECT, then the socket closes.
+    assert_eq!(visitor.post_logout().await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(client.skip_to("1").await, Some(()), "DISCONNECT");
+    client.expect_end().await;
+}
+
+#[actix_web::test]
+async fn one_session_on_both_transports_is_one_user() {
+    let app = spawn_app().await;
+    let (ada, bob) = (app.visitor(), app.visitor());
+    ada.login("ada").await;
+    let (mut watcher, _) = bob.connect_to_lobby().await;
+    let mut sio = joined(&ada).await;
+    assert_eq!(
+        watcher.expect_event("presence").await["online"],
+        json!(["ada"])
+    );
+    let (ws, greeting) = ada.connect_to_lobby().await;
+    assert_eq!(greeting.presence, vec!["ada".to_owned()]);
+    ws.close().await;
+    // Still online through Socket.IO: the count still reaches it, and
+    // presence still lists the user once the `/ws` socket is gone.
+    assert_eq!(ada.incr().await, 1);
+    assert_eq!(sio.expect_event("current count").await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let presence: Value = reqwest::get(format!("{}/presence", app.address))
+        .await
+        .expect("GET /presence")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(presence["online"], json!(["ada"]), "{presence}");
+    // Leaving the namespace is the user's last socket going.
+    sio.send("41").await;
+    assert_eq!(
+        watcher.expect_event("presence").await["offline"],
+        json!(["ada"])
+    );
+}
+
+#[actix_web::test]
+async fn a_connection_is_unknown_to_another_instance() {
+    let (first, second): (TestApp, TestApp) = (spawn_app().await, spawn_app().await);
+    let visitor = first.visitor();
+    let client = polling(&visitor).await;
+    let other = visitor.at(&second.address);
+    let response = other
+        .http
+        .get(format!(
+            "{}/socket.io/?EIO=4&transport=polling&sid={}",
+            second.address, client.sid
+        ))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body, error_body(1, "Session ID unknown"));
+}
