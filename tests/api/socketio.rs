@@ -341,3 +341,116 @@ async fn a_connection_is_unknown_to_another_instance() {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body, error_body(1, "Session ID unknown"));
 }
+
+#[actix_web::test]
+async fn the_frame_budget_counts_socket_io_packets_and_refusals_are_acknowledged() {
+    let app = spawn_app().await;
+    let mut client = joined(&app.visitor()).await;
+    // One POST of 150 acknowledged events: the budget is 100 in a burst.
+    let body: Vec<String> = (1..=150).map(|id| format!(r#"42{id}["dance"]"#)).collect();
+    let (status, _) = client.post(&body.join("\x1e")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut codes = Vec::new();
+    while codes.len() < 150 {
+        let packet = client.next_packet().await.expect("an ack");
+        let Some(rest) = packet.strip_prefix('3') else {
+            continue;
+        };
+        let at = rest.find('[').expect("ack args");
+        let args: Value = serde_json::from_str(&rest[at..]).expect("JSON");
+        codes.push(
+            args[0]["error"]["code"]
+                .as_str()
+                .expect("a code")
+                .to_owned(),
+        );
+    }
+    assert!(codes[..100].iter().all(|code| code == "unknown_event"));
+    assert!(
+        codes[100..].iter().all(|code| code == "rate_limited"),
+        "{codes:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_binary_event_is_dispatched_by_its_name() {
+    let app = spawn_app().await;
+    let mut client = joined(&app.visitor()).await;
+    let header = r#"451-5["incr",{"_placeholder":true,"num":0}]"#;
+    let (status, _) = client.post(&format!("{header}\x1ebAQID")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(client.skip_to("35[1]").await, Some(()));
+}
+
+#[actix_web::test]
+async fn a_post_over_max_payload_gets_413_and_ends_the_connection() {
+    let app = spawn_app().await;
+    let mut client = joined(&app.visitor()).await;
+    let text = "x".repeat(70_000);
+    let (status, _) = client
+        .post(&format!(r#"42["chat",{{"text":"{text}"}}]"#))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    client.expect_end().await;
+    app.wait_for_counts(0, 0).await;
+}
+
+#[actix_web::test]
+async fn polling_answers_an_allowed_origin_with_cors_headers() {
+    let listed = "http://localhost:4200";
+    let app = spawn_app_with(|config| {
+        config
+            .allowed_origins
+            .insert(session_bridge::origin::Origin::parse(listed).expect("an origin"));
+    })
+    .await;
+    let response = app
+        .visitor()
+        .http
+        .get(format!(
+            "{}/socket.io/?EIO=4&transport=polling",
+            app.address
+        ))
+        .header(header::ORIGIN, listed)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], listed);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+}
+
+#[actix_web::test]
+async fn sockets_beyond_the_limit_are_refused_with_429() {
+    let app = spawn_app_with(|config| config.max_sockets_per_session = 1).await;
+    let visitor = app.visitor();
+    let _ws = visitor.connect_and_greet().await;
+    let refused = SioClient::polling(&visitor.http, &visitor.jar, &visitor.base)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn the_transport_label_follows_the_upgrade() {
+    let app = spawn_app().await;
+    let mut client = joined(&app.visitor()).await;
+    let gauge = |transport: &str| format!("session_bridge_sockets{{transport=\"{transport}\"}} ");
+    let scrape = || async {
+        reqwest::get(format!("{}/metrics", app.address))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("a body")
+    };
+    assert!(scrape().await.contains(&format!("{}1", gauge("polling"))));
+    client.upgrade().await;
+    client.send(r#"421["incr"]"#).await;
+    assert_eq!(client.skip_to("31[1]").await, Some(()));
+    let text = scrape().await;
+    assert!(text.contains(&format!("{}1", gauge("websocket"))), "{text}");
+    assert!(text.contains(&format!("{}0", gauge("polling"))), "{text}");
+}
