@@ -186,6 +186,14 @@ impl Socket {
         }
     }
 
+    /// Leaves as a socket whose peer stopped answering its transport's
+    /// heartbeat (a Socket.IO connection's missed pong): counted as
+    /// `heartbeat`, like one the watchdog dropped.
+    pub fn timed_out(&mut self) {
+        self.outbox.end(Ending::Dead);
+        self.closed(None);
+    }
+
     /// Leaves the registry and presence, whatever ended it; `code` is the
     /// close code sent or received (`None`: the connection broke).
     pub fn closed(&mut self, code: Option<u16>) {

@@ -454,3 +454,50 @@ async fn the_transport_label_follows_the_upgrade() {
     assert!(text.contains(&format!("{}1", gauge("websocket"))), "{text}");
     assert!(text.contains(&format!("{}0", gauge("polling"))), "{text}");
 }
+
+#[actix_web::test]
+async fn a_second_poll_ends_the_connection_and_the_held_one_gets_1() {
+    let app = spawn_app().await;
+    let client = polling(&app.visitor()).await;
+    // Whichever lands first is held; the other overlaps it.
+    let (first, second) = tokio::join!(client.get(), client.get());
+    let mut answers = [first, second].map(|(status, body)| (status.as_u16(), body));
+    answers.sort();
+    assert_eq!(answers[0], (200, "1".to_owned()));
+    assert_eq!(answers[1].0, 400);
+    assert_eq!(client.get().await.0, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn a_close_packet_over_a_websocket_ends_the_connection_at_once() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = SioClient::websocket(&visitor.http, &visitor.jar, &visitor.base).await;
+    client.join().await;
+    app.wait_for_counts(1, 1).await;
+    client.send_engine("1").await;
+    client.expect_end().await;
+    app.wait_for_counts(0, 0).await;
+}
+
+#[actix_web::test]
+async fn a_ping_from_the_client_is_the_wrong_direction_and_ends_the_connection() {
+    let app = spawn_app().await;
+    let client = polling(&app.visitor()).await;
+    assert_eq!(client.post("2").await.0, StatusCode::OK);
+    assert_eq!(client.get().await.0, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn a_websocket_with_a_bad_query_is_refused_before_the_upgrade() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    for query in [
+        "transport=websocket",
+        "EIO=4&transport=nope",
+        "EIO=3&transport=websocket",
+    ] {
+        let refused = try_open_ws(&visitor.jar, &visitor.base, query).await;
+        assert_eq!(refused.err(), Some(StatusCode::BAD_REQUEST), "{query}");
+    }
+}

@@ -254,13 +254,14 @@ impl Namespaces for AppNamespace {
     }
 
     fn closed(&mut self, ending: Ending) {
-        let code = match ending {
-            Ending::Server(code) => Some(code),
-            Ending::ClientClosed => Some(1000),
-            _ => None,
+        let Some(mut socket) = self.socket.take() else {
+            return;
         };
-        if let Some(mut socket) = self.socket.take() {
-            socket.closed(code);
+        match ending {
+            Ending::Heartbeat => socket.timed_out(),
+            Ending::Server(code) => socket.closed(Some(code)),
+            Ending::ClientClosed => socket.closed(Some(1000)),
+            _ => socket.closed(None),
         }
     }
 
