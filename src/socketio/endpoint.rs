@@ -24,7 +24,10 @@ use super::{
     },
     engine::{verify, DecodeError, EngineConfig, EngineError, Frame, Query, Transport, Verified},
 };
-use crate::session::RoomId;
+use crate::{
+    net::{HeldConnection, TcpControl},
+    session::RoomId,
+};
 
 /// Applied to a handshake's response.
 pub type Finish = Box<dyn FnOnce(&mut HttpResponse) -> Result<(), actix_web::Error>>;
@@ -78,6 +81,12 @@ fn text(body: String) -> HttpResponse {
         .content_type("text/plain; charset=UTF-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+/// The request's TCP connection, to abort a WebSocket that cannot close.
+fn tcp(req: &HttpRequest) -> Option<TcpControl> {
+    req.conn_data::<HeldConnection>()
+        .map(HeldConnection::control)
 }
 
 fn is_upgrade(req: &HttpRequest) -> bool {
@@ -137,7 +146,7 @@ async fn handshake<E: Endpoint>(
             Frame::Text(open) => text(open.to_string()),
             Frame::Binary(_) => refuse(EngineError::BadRequest),
         },
-        Transport::WebSocket => WsResponseBuilder::new(Pipe::new(addr), &req, payload)
+        Transport::WebSocket => WsResponseBuilder::new(Pipe::new(addr, tcp(&req)), &req, payload)
             .frame_size(config.max_payload)
             .start()?,
     };
@@ -156,9 +165,11 @@ async fn existing<L: Layer>(
     let (addr, max) = (found.addr, config.max_payload);
     match (transport, req.method()) {
         (Transport::WebSocket, _) if is_upgrade(&req) => {
-            Ok(WsResponseBuilder::new(Pipe::new(addr), &req, payload)
-                .frame_size(max)
-                .start()?)
+            Ok(
+                WsResponseBuilder::new(Pipe::new(addr, tcp(&req)), &req, payload)
+                    .frame_size(max)
+                    .start()?,
+            )
         }
         (Transport::Polling, &Method::GET) => {
             let (tx, rx) = oneshot::channel();

@@ -6,8 +6,11 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use session_bridge::config::SocketAuth;
 
+use std::time::Duration;
+
 use crate::{
     helpers::{spawn_app, spawn_app_with, TestApp, Visitor},
+    raw::{wait_until_released, RawSocket, TEXT},
     sio_client::{try_open_ws, SioClient},
 };
 
@@ -500,4 +503,43 @@ async fn a_websocket_with_a_bad_query_is_refused_before_the_upgrade() {
         let refused = try_open_ws(&visitor.jar, &visitor.base, query).await;
         assert_eq!(refused.err(), Some(StatusCode::BAD_REQUEST), "{query}");
     }
+}
+
+#[actix_web::test]
+async fn a_websocket_client_that_stops_reading_is_dropped_and_its_connection_ends() {
+    let app = spawn_app_with(|config| {
+        config.socket_queue_bytes = 262_144;
+        config.chat_rate = 10_000;
+    })
+    .await;
+    // A Socket.IO client that joins, then never reads, with a tiny window.
+    let path = "/socket.io/?EIO=4&transport=websocket";
+    let mut stalled = RawSocket::open_at(app.port, path, None, 4096).await;
+    stalled.send(TEXT, b"40").await;
+    let mut chatters = Vec::new();
+    for i in 0..8 {
+        let visitor = app.visitor();
+        visitor.login(&format!("chatter-{i}")).await;
+        chatters.push(visitor.connect_to_lobby().await.0);
+    }
+    app.wait_for_counts(9, 9).await;
+    // Five messages a chatter a round (a twentieth of the frame budget),
+    // every chatter reading each round's messages.
+    let text = "😀".repeat(500);
+    let mut rounds = 0;
+    while app.health().await.1["sockets"] != 8 {
+        assert!(rounds < 400, "the stalled socket was never dropped");
+        for socket in &mut chatters {
+            for _ in 0..5 {
+                socket.send_chat(&text).await;
+            }
+        }
+        for socket in &mut chatters {
+            for _ in 0..40 {
+                socket.expect_event("chat").await;
+            }
+        }
+        rounds += 1;
+    }
+    wait_until_released(app.port, stalled.local_port, Duration::from_secs(8)).await;
 }

@@ -260,6 +260,7 @@ impl Namespaces for AppNamespace {
         match ending {
             Ending::Heartbeat => socket.timed_out(),
             Ending::Server(code) => socket.closed(Some(code)),
+            Ending::TooSlow => socket.closed(Some(Close::TooSlow.code())),
             Ending::ClientClosed => socket.closed(Some(1000)),
             _ => socket.closed(None),
         }

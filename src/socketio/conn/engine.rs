@@ -2,14 +2,17 @@
 //! which transport carries it (and an upgrade in progress), the queue of
 //! packets a poll has not taken yet, the held poll, the WebSocket pipe, the
 //! heartbeat's deadline, and how it ended. Its owner (`Conn`) calls it one
-//! message at a time.
+//! message at a time; its only I/O is telling pipes what to write.
 
 use std::{collections::VecDeque, time::Instant};
 
 use actix::{Message, Recipient};
 use tokio::sync::oneshot;
 
-use crate::socketio::engine::{encode_payload, EngineConfig, EngineError, Frame, Sid, Transport};
+use crate::{
+    net::TcpControl,
+    socketio::engine::{encode_payload, EngineConfig, EngineError, Frame, Sid, Transport},
+};
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +54,35 @@ impl Message for PipeCmd {
     type Result = ();
 }
 
+/// How long a WebSocket told to close may take before its TCP connection
+/// is aborted (a peer that stopped reading freezes the pipe behind a full
+/// write buffer, where it cannot close).
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A WebSocket pipe, as its owner writes to it.
 pub struct PipeLink {
     /// Its id within this process.
     pub id: u64,
     /// Its mailbox.
     pub to: Recipient<PipeCmd>,
+    /// Its TCP connection, to abort when it does not close.
+    pub tcp: Option<TcpControl>,
+}
+
+impl PipeLink {
+    /// Tells the pipe to close, and aborts its connection if it is still
+    /// held after [`CLOSE_GRACE`].
+    pub fn close(self) {
+        self.to.do_send(PipeCmd::Close);
+        if let Some(tcp) = self.tcp {
+            actix_web::rt::spawn(async move {
+                tokio::time::sleep(CLOSE_GRACE).await;
+                if !tcp.is_released() {
+                    tcp.abort();
+                }
+            });
+        }
+    }
 }
 
 /// Which transport carries the connection.
@@ -152,15 +178,18 @@ impl Engine {
         if self.is_ended() || frames.is_empty() {
             return;
         }
-        if let (Mode::WebSocket, Some(pipe)) = (&self.mode, &self.pipe) {
-            pipe.to.do_send(PipeCmd::Frames(frames));
-            return;
-        }
+        // Over a WebSocket, `queued` counts the bytes the pipe has not
+        // written yet: a pipe frozen by a peer that does not read stops
+        // reporting, and the connection ends as too slow.
         let bytes: usize = frames.iter().map(Frame::len).sum();
         if self.queued.saturating_add(bytes) > self.queue_limit {
             return self.end(Ending::TooSlow);
         }
         self.queued += bytes;
+        if let (Mode::WebSocket, Some(pipe)) = (&self.mode, &self.pipe) {
+            pipe.to.do_send(PipeCmd::Frames(frames));
+            return;
+        }
         self.queue.extend(frames);
         if !matches!(self.mode, Mode::Upgrading { .. }) {
             self.answer_held_with_queue();
@@ -274,6 +303,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The pipe wrote `bytes` of what it was sent.
+    pub fn wrote(&mut self, bytes: usize) {
+        self.queued = self.queued.saturating_sub(bytes);
+    }
+
     /// The POST in flight is done.
     pub fn end_post(&mut self) {
         self.posting = false;
@@ -288,11 +322,14 @@ impl Engine {
         }
         self.ending = Some(ending);
         self.pong_due = None;
-        if let Mode::Upgrading { probe, .. } = &self.mode {
-            probe.to.do_send(PipeCmd::Close);
+        if let Mode::Upgrading { .. } = self.mode {
+            if let Mode::Upgrading { probe, .. } = std::mem::replace(&mut self.mode, Mode::Polling)
+            {
+                probe.close();
+            }
         }
         if let Some(pipe) = self.pipe.take() {
-            pipe.to.do_send(PipeCmd::Close);
+            pipe.close();
             self.finished = true;
             return;
         }

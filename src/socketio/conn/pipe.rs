@@ -16,7 +16,10 @@ use super::{
     upgrade::PipeRole,
     UPGRADE_TIMEOUT,
 };
-use crate::socketio::engine::{Frame, Packet};
+use crate::{
+    net::TcpControl,
+    socketio::engine::{Frame, Packet},
+};
 
 static NEXT_PIPE: AtomicU64 = AtomicU64::new(1);
 
@@ -24,14 +27,17 @@ static NEXT_PIPE: AtomicU64 = AtomicU64::new(1);
 pub struct Pipe<L: Layer> {
     id: u64,
     owner: Addr<Conn<L>>,
+    tcp: Option<TcpControl>,
 }
 
 impl<L: Layer> Pipe<L> {
-    /// A pipe to the connection `owner`.
-    pub fn new(owner: Addr<Conn<L>>) -> Self {
+    /// A pipe to the connection `owner`, over the TCP connection `tcp`
+    /// controls.
+    pub fn new(owner: Addr<Conn<L>>, tcp: Option<TcpControl>) -> Self {
         Self {
             id: NEXT_PIPE.fetch_add(1, Ordering::Relaxed),
             owner,
+            tcp,
         }
     }
 
@@ -45,7 +51,12 @@ impl<L: Layer> Actor for Pipe<L> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let to = ctx.address().recipient();
-        self.forward(PipeMsg::Attach(PipeLink { id: self.id, to }));
+        let tcp = self.tcp.take();
+        self.forward(PipeMsg::Attach(PipeLink {
+            id: self.id,
+            to,
+            tcp,
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -59,12 +70,16 @@ impl<L: Layer> Handler<PipeCmd> for Pipe<L> {
     fn handle(&mut self, cmd: PipeCmd, ctx: &mut Self::Context) {
         match cmd {
             PipeCmd::Frames(frames) => {
+                let bytes = frames.iter().map(Frame::len).sum();
                 for frame in frames {
                     match frame {
                         Frame::Text(text) => ctx.text(text),
                         Frame::Binary(data) => ctx.binary(data),
                     }
                 }
+                // This actor runs only while its writes drain: the report
+                // stops when the peer stops reading.
+                self.forward(PipeMsg::Wrote(bytes));
             }
             PipeCmd::Close => {
                 ctx.close(None);
@@ -104,6 +119,8 @@ pub enum PipeMsg {
     Text(String),
     /// A binary message.
     Binary(Bytes),
+    /// It wrote this many bytes of what it was sent.
+    Wrote(usize),
     /// Something that is not the protocol (too large, fragmented).
     Invalid,
     /// It closed.
@@ -126,6 +143,8 @@ impl<L: Layer> Handler<FromPipe> for Conn<L> {
     fn handle(&mut self, FromPipe { id, msg }: FromPipe, ctx: &mut Context<Self>) {
         let role = self.engine.pipe_role(id);
         match (msg, role) {
+            (PipeMsg::Wrote(bytes), PipeRole::Transport) => self.engine.wrote(bytes),
+            (PipeMsg::Wrote(_), PipeRole::Probe) => {}
             (PipeMsg::Attach(link), _) => {
                 self.engine.attach(link);
                 if self.engine.pipe_role(id) == PipeRole::Probe {

@@ -25,7 +25,7 @@ impl Engine {
                     probed: false,
                 };
             }
-            _ => link.to.do_send(PipeCmd::Close),
+            _ => link.close(),
         }
     }
 
@@ -73,12 +73,13 @@ impl Engine {
     /// The probe failed (a wrong packet, closed, or too slow): it is closed
     /// and the connection stays on polling.
     pub fn abandon_upgrade(&mut self, id: u64) {
-        if let Mode::Upgrading { probe, .. } = &self.mode {
-            if probe.id == id {
-                probe.to.do_send(PipeCmd::Close);
-                self.mode = Mode::Polling;
-                self.answer_held_with_queue();
+        let probing = matches!(&self.mode, Mode::Upgrading { probe, .. } if probe.id == id);
+        if probing {
+            if let Mode::Upgrading { probe, .. } = std::mem::replace(&mut self.mode, Mode::Polling)
+            {
+                probe.close();
             }
+            self.answer_held_with_queue();
         }
     }
 }
