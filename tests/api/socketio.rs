@@ -543,3 +543,24 @@ async fn a_websocket_client_that_stops_reading_is_dropped_and_its_connection_end
     }
     wait_until_released(app.port, stalled.local_port, Duration::from_secs(8)).await;
 }
+
+#[actix_web::test]
+async fn a_renewed_session_closes_the_transport_without_a_disconnect() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let mut client = joined(&visitor).await;
+    let login = async {
+        visitor.login("ada").await;
+    };
+    let packets = async {
+        let mut packets = Vec::new();
+        while let Some(packet) = client.next_packet().await {
+            packets.push(packet);
+        }
+        packets
+    };
+    let ((), packets) = tokio::join!(login, packets);
+    // No DISCONNECT: the client reports a transport close and reconnects.
+    assert!(!packets.iter().any(|packet| packet == "1"), "{packets:?}");
+    app.wait_for_counts(0, 0).await;
+}
