@@ -69,7 +69,7 @@ impl Application {
         let listener = TcpListener::bind((config.host, config.port))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
-            let app = App::new()
+            App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(routes::json_config())
@@ -78,10 +78,11 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 // Outermost: every request is measured, refused ones too.
                 .wrap(from_fn(routes::measure))
-                .configure(routes::configure);
-            #[cfg(feature = "socketio")]
-            let app = app.configure(crate::socketio::assets::configure);
-            app
+                .configure(routes::configure)
+                .configure(|_cfg| {
+                    #[cfg(feature = "socketio")]
+                    crate::socketio::configure(_cfg);
+                })
         })
         // Pushed frames go out at once: with Nagle's algorithm a socket that
         // both posts and receives waited for the client's delayed ACK (25 to

@@ -101,6 +101,14 @@ impl Socket {
         self.settings.reload_interval
     }
 
+    /// The socket is now carried by `transport` (a Socket.IO upgrade from
+    /// polling to WebSocket): the metrics' `transport` label follows it.
+    pub fn moved_to(&mut self, transport: &'static str) {
+        metrics::gauge!(telemetry::SOCKETS, "transport" => self.transport).decrement(1.0);
+        metrics::gauge!(telemetry::SOCKETS, "transport" => transport).increment(1.0);
+        self.transport = transport;
+    }
+
     /// The peer proved it reads (it echoed a ping): the watchdog keeps it.
     pub fn alive(&self) {
         self.outbox.alive();
@@ -176,6 +184,14 @@ impl Socket {
         if error != FrameError::RateLimited || self.rate_notice.allow(Instant::now()) {
             out.send(ServerEvent::error(error).to_text());
         }
+    }
+
+    /// Leaves as a socket whose peer stopped answering its transport's
+    /// heartbeat (a Socket.IO connection's missed pong): counted as
+    /// `heartbeat`, like one the watchdog dropped.
+    pub fn timed_out(&mut self) {
+        self.outbox.end(Ending::Dead);
+        self.closed(None);
     }
 
     /// Leaves the registry and presence, whatever ended it; `code` is the

@@ -32,4 +32,9 @@ mod scale_out;
 mod sharing;
 mod silent_redis;
 #[cfg(feature = "socketio")]
+#[path = "../support/sio_client.rs"]
+mod sio_client;
+#[cfg(feature = "socketio")]
+mod socketio;
+#[cfg(feature = "socketio")]
 mod socketio_assets;

@@ -30,6 +30,11 @@ impl RawSocket {
     /// value), asking the kernel for a receive buffer of `receive_buffer`
     /// bytes (a small one makes a non-reading client stall the server soon).
     pub async fn open(port: u16, cookie: Option<&str>, receive_buffer: u32) -> Self {
+        Self::open_at(port, "/ws", cookie, receive_buffer).await
+    }
+
+    /// Connects like [`RawSocket::open`], to `path` (a Socket.IO WebSocket).
+    pub async fn open_at(port: u16, path: &str, cookie: Option<&str>, receive_buffer: u32) -> Self {
         let socket = TcpSocket::new_v4().expect("a TCP socket");
         socket
             .set_recv_buffer_size(receive_buffer)
@@ -42,7 +47,7 @@ impl RawSocket {
         let local_port = stream.local_addr().expect("local address").port();
         let cookie = cookie.map_or_else(String::new, |cookie| format!("Cookie: {cookie}\r\n"));
         let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\n{cookie}\r\n"
         );
