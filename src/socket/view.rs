@@ -9,14 +9,14 @@
 //! exceptions). Sockets greeting together thus cost one roster, not one
 //! entry per user online each.
 //!
-//! Its memory is bounded by the users it shows online plus those it saw go
-//! offline in the last [`FORGET_AFTER`] or so: a user shown offline for that
-//! long is forgotten, and the floor below which announcements count as
-//! stale rises to match, so a forgotten user's late announcement (at most
-//! milliseconds late in practice: publishes from two instances crossing)
-//! still loses. Users of the shared roster shown offline since are
-//! exceptions until the view copies what it shows into a roster of its own,
-//! once they are half of the shared one.
+//! Its own memory is bounded by the users announced in the last
+//! [`FORGET_AFTER`] or so and those it shows otherwise than its roster: a
+//! user shown offline for that long is forgotten, and the floor below which
+//! announcements count as stale rises to match, so a forgotten user's late
+//! announcement (at most milliseconds late in practice: publishes from two
+//! instances crossing) still loses. Users of the shared roster shown offline
+//! since stay exceptions until they are half of it; the view then copies
+//! what it shows into a roster of its own, and forgets them.
 
 use std::{
     collections::{hash_map::Entry, HashMap},
@@ -43,9 +43,9 @@ pub struct View {
     floor: u64,
     /// The roster last shown (shared with every socket that read it).
     roster: Option<Arc<Online>>,
-    /// Per user whom the roster does not say as shown, or whose newest
-    /// version seen is above the floor: shown online?, and that version. A
-    /// user in neither is shown as the roster says, seen at the floor.
+    /// Per user shown otherwise than the roster says, or whose newest
+    /// version seen is above the floor: shown online?, and that version. Any
+    /// other user is shown as the roster says, seen at or below the floor.
     exceptions: HashMap<Arc<str>, (bool, u64)>,
     /// The newest presence version seen.
     newest: u64,
