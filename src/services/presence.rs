@@ -54,10 +54,13 @@
 //! pushes. A flight that any caller joined after its read started would
 //! break this (a change committed and delivered between the read and the
 //! join would be in neither), which is why a flight is sealed before it reads.
+//! A read that finds the same roster as the last one (same names, same
+//! version) hands out the last one's [`Online`] again: the same content, so
+//! the same guarantee, and one copy for sockets that read one after another.
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex, OnceLock, Weak},
     time::{Duration, Instant},
 };
 
@@ -71,14 +74,20 @@ use crate::{
     sync::lock,
 };
 
-/// Who is online as one store read saw it, shared by every socket that
-/// greets (or resyncs) with that read; its `presence state` frame is
-/// serialised once, by the first socket that sends it.
+/// Who is online as one store read saw it (or several that found the same),
+/// shared by every socket that greets (or resyncs) with it; its `presence
+/// state` frame is serialised once, by the first socket that sends it.
 #[derive(Debug)]
 pub struct Online {
     roster: Roster,
     frame: OnceLock<ByteString>,
+    /// Where the instance keeps its newest read (none for a roster of a
+    /// socket's own).
+    newest: Weak<Latest>,
 }
+
+/// The newest roster read of an instance.
+type Latest = Mutex<Option<Arc<Online>>>;
 
 impl Online {
     /// Shares `roster` (its names sorted by code point, each once).
@@ -86,7 +95,13 @@ impl Online {
         Arc::new(Self {
             roster,
             frame: OnceLock::new(),
+            newest: Weak::new(),
         })
+    }
+
+    /// The newest roster read on this instance, if it is known.
+    pub fn newest(&self) -> Option<Arc<Online>> {
+        lock(&*self.newest.upgrade()?).clone()
     }
 
     /// The names online, sorted.
@@ -127,6 +142,10 @@ struct Flights {
     /// Held while a read is out: one at a time, so that the callers who
     /// arrive meanwhile share the next.
     reading: tokio::sync::Mutex<()>,
+    /// The last read: a read that finds the same roster hands it out again,
+    /// so that sockets reading one after the other (the embedded store
+    /// answers at once: its flights rarely overlap) share it too.
+    latest: Arc<Latest>,
 }
 
 /// Counts the lobby's logged-in sockets by user and announces who comes and goes.
@@ -279,10 +298,20 @@ impl Presence {
                 *next = None;
             }
         }
-        match self.store.presence_roster().await {
-            Ok(roster) => Ok(Online::new(roster)),
-            Err(err) => Err(Arc::new(err)),
+        let roster = self.store.presence_roster().await.map_err(Arc::new)?;
+        let mut latest = lock(&self.flights.latest);
+        // The same names at the same version: the same roster (comparing
+        // the names too keeps this true should the store's count restart).
+        if let Some(same) = latest.as_ref().filter(|last| last.roster == roster) {
+            return Ok(same.clone());
         }
+        let online = Arc::new(Online {
+            roster,
+            frame: OnceLock::new(),
+            newest: Arc::downgrade(&self.flights.latest),
+        });
+        *latest = Some(online.clone());
+        Ok(online)
     }
 
     /// Starts the keeper on the current runtime: the grace sweep, the

@@ -7,7 +7,11 @@
 //! shared by every socket that greeted with the same read, and the view
 //! keeps per user only what differs from it or was announced since (its
 //! exceptions). Sockets greeting together thus cost one roster, not one
-//! entry per user online each.
+//! entry per user online each. After each presence batch a view moves onto
+//! the newest roster its instance read, if that is another one (a change of
+//! representation only: it shows exactly what it showed), so that sockets
+//! that greeted with rosters of their own, one after another, come to share
+//! one.
 //!
 //! Its own memory is bounded by the users announced in the last
 //! [`FORGET_AFTER`] or so and those it shows otherwise than its roster: a
@@ -107,26 +111,37 @@ impl View {
             .filter(|(user, (shown, _))| *shown != roster.contains(user))
             .map(|(user, (shown, _))| (user.to_string(), !*shown))
             .collect();
-        // The rest: in one roster and not the other (both are sorted).
         let old: &[String] = self.roster.as_deref().map_or(&[], Online::names);
-        let (mut old, mut new) = (old.iter().peekable(), roster.names().iter().peekable());
-        loop {
-            let (user, now) = match (old.peek(), new.peek()) {
-                (None, None) => break,
-                (Some(was), Some(is)) if was == is => {
-                    old.next();
-                    new.next();
-                    continue;
-                }
-                (Some(was), Some(is)) if was < is => (old.next(), false),
-                (Some(_), None) => (old.next(), false),
-                (_, Some(_)) => (new.next(), true),
-            };
-            if let Some(user) = user.filter(|user| !self.exceptions.contains_key(user.as_str())) {
-                changes.push((user.clone(), now));
+        differences(old, roster.names(), |user, now| {
+            if !self.exceptions.contains_key(user) {
+                changes.push((user.to_owned(), now));
             }
-        }
+        });
         changes
+    }
+
+    /// Takes `newer` as its roster, showing exactly what it showed: the
+    /// exceptions become what differs from `newer` (and the versions above
+    /// the floor). Only its memory changes: a socket that greeted with a
+    /// roster of its own moves to the one the instance shares.
+    fn rebase(&mut self, newer: &Arc<Online>) {
+        let floor = self.floor;
+        let mut exceptions: HashMap<Arc<str>, (bool, u64)> = self
+            .exceptions
+            .iter()
+            .filter(|(user, (shown, seen))| *seen > floor || *shown != newer.contains(user))
+            .map(|(user, state)| (user.clone(), *state))
+            .collect();
+        let old: &[String] = self.roster.as_deref().map_or(&[], Online::names);
+        // Users in one roster only, shown as the old one says.
+        differences(old, newer.names(), |user, in_newer| {
+            if !self.exceptions.contains_key(user) {
+                exceptions.insert(user.into(), (!in_newer, 0));
+            }
+        });
+        exceptions.shrink_to_fit();
+        self.exceptions = exceptions;
+        self.roster = Some(newer.clone());
     }
 
     /// Records the lobby position the history ends at.
@@ -241,6 +256,15 @@ impl View {
         }
         online.sort_unstable();
         offline.sort_unstable();
+        if let Some(newest) = self.roster.as_ref().and_then(|roster| roster.newest()) {
+            if self
+                .roster
+                .as_ref()
+                .is_some_and(|roster| !Arc::ptr_eq(roster, &newest))
+            {
+                self.rebase(&newest);
+            }
+        }
         (online, offline)
     }
 
@@ -304,6 +328,28 @@ impl View {
     #[cfg(test)]
     fn remembered(&self) -> usize {
         self.exceptions.len()
+    }
+}
+
+/// Calls `each` with every name in exactly one of two sorted lists, and
+/// whether it is in `new`.
+fn differences(old: &[String], new: &[String], mut each: impl FnMut(&str, bool)) {
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        let (user, in_new) = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(was), Some(is)) if was == is => {
+                old.next();
+                new.next();
+                continue;
+            }
+            (Some(was), Some(is)) if was < is => (old.next(), false),
+            (Some(_), None) => (old.next(), false),
+            (_, Some(_)) => (new.next(), true),
+        };
+        if let Some(user) = user {
+            each(user, in_new);
+        }
     }
 }
 

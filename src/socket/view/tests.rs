@@ -231,6 +231,9 @@ enum Step {
     Batch(Vec<(usize, bool, u64)>),
     /// Time passes (milliseconds).
     Wait(u64),
+    /// The view moves onto another roster read (the reference has no such
+    /// thing: it must show the same).
+    Rebase(u8, u64),
 }
 
 /// Sorted by code point, as rosters are.
@@ -245,6 +248,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
         4 => change.clone().prop_map(|(user, online, version)| Step::Push(user, online, version)),
         4 => proptest::collection::vec(change, 0..8).prop_map(Step::Batch),
         2 => (0..12_000_u64).prop_map(Step::Wait),
+        2 => (any::<u8>(), 0..40_u64).prop_map(|(users, version)| Step::Rebase(users, version)),
     ]
 }
 
@@ -260,11 +264,8 @@ fn both(view: &mut View, old: &mut Reference, step: &Step, now: Instant) -> (Str
             (format!("{}", shown.0), format!("{}", shown.1))
         }
         Step::Roster(users, version) => {
-            let online: Vec<String> = (0..USERS.len())
-                .filter(|user| users & (1 << user) != 0)
-                .map(|user| USERS[user].to_owned())
-                .collect();
-            let new = view.show_roster(&roster(&online, *version));
+            let new = view.show_roster(&roster(&named(*users), *version));
+            let online = named(*users);
             (
                 format!("{new:?}"),
                 format!("{:?}", old.show_roster(&online, *version)),
@@ -283,8 +284,20 @@ fn both(view: &mut View, old: &mut Reference, step: &Step, now: Instant) -> (Str
                 format!("{:?}", old.show_presence_at(&orders, now)),
             )
         }
+        Step::Rebase(users, version) => {
+            view.rebase(&roster(&named(*users), *version));
+            (String::new(), String::new())
+        }
         Step::Wait(_) => (String::new(), String::new()),
     }
+}
+
+/// The users of a bit set, sorted.
+fn named(users: u8) -> Vec<String> {
+    (0..USERS.len())
+        .filter(|user| users & (1 << user) != 0)
+        .map(|user| USERS[user].to_owned())
+        .collect()
 }
 
 proptest::proptest! {
