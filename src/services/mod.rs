@@ -7,7 +7,7 @@ mod presence;
 mod sessions;
 
 pub use lobby::{Lobby, LobbyView};
-pub use presence::Presence;
+pub use presence::{Online, Presence};
 pub use sessions::Sessions;
 
 use crate::events::Events;

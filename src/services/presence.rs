@@ -37,9 +37,30 @@
 //! - Adds and removes are idempotent set operations, so a repeated or late
 //!   call changes nothing it should not, and the transition comes from the
 //!   resulting state, not from counting.
+//!
+//! # Reading the roster once for many sockets
+//!
+//! Sockets that open together all read who is online; [`Presence::online`]
+//! reads it once for all who asked while no read had started yet (a single
+//! flight with a queue of one): at most one read is out at a time, and the
+//! callers arriving meanwhile share the next one, which starts when it ends.
+//! So every caller gets a roster read that *started after its call*, as if
+//! it had read on its own: every transition committed before the call is in
+//! it (the socket's own user's join included), and every later one is
+//! announced after it was committed, to a socket already in the registry (a
+//! socket joins the registry before it reads). That is what a socket's view
+//! relies on when it takes the roster's version as its floor: transitions
+//! at or below it are in the roster, those above it reach the socket as
+//! pushes. A flight that any caller joined after its read started would
+//! break this (a change committed and delivered between the read and the
+//! join would be in neither), which is why a flight is sealed before it reads.
+//! A read that finds the same roster as the last one (same names, same
+//! version) hands out the last one's [`Online`] again: the same content, so
+//! the same guarantee, and one copy for sockets that read one after another.
 
 use std::{
     collections::HashSet,
+    sync::{Arc, Mutex, OnceLock, Weak},
     time::{Duration, Instant},
 };
 
@@ -47,9 +68,85 @@ use bytestring::ByteString;
 
 use crate::{
     events::{Audience, Event, Events, InstanceId, Order},
+    protocol::ServerEvent,
     session::SocketId,
     store::{Roster, SocketChange, Store, StoreError, Transition},
+    sync::lock,
 };
+
+/// Who is online as one store read saw it (or several that found the same),
+/// shared by every socket that greets (or resyncs) with it; its `presence
+/// state` frame is serialised once, by the first socket that sends it.
+#[derive(Debug)]
+pub struct Online {
+    roster: Roster,
+    frame: OnceLock<ByteString>,
+    /// Where the instance keeps its newest read (none for a roster of a
+    /// socket's own).
+    newest: Weak<Latest>,
+}
+
+/// The newest roster read of an instance.
+type Latest = Mutex<Option<Arc<Online>>>;
+
+impl Online {
+    /// Shares `roster` (its names sorted by code point, each once).
+    pub fn new(roster: Roster) -> Arc<Self> {
+        Arc::new(Self {
+            roster,
+            frame: OnceLock::new(),
+            newest: Weak::new(),
+        })
+    }
+
+    /// The newest roster read on this instance, if it is known.
+    pub fn newest(&self) -> Option<Arc<Online>> {
+        lock(&*self.newest.upgrade()?).clone()
+    }
+
+    /// The names online, sorted.
+    pub fn names(&self) -> &[String] {
+        &self.roster.online
+    }
+
+    /// The last transition the read includes.
+    pub fn version(&self) -> u64 {
+        self.roster.version
+    }
+
+    /// Whether `user` is online in it.
+    pub fn contains(&self, user: &str) -> bool {
+        // Sorted by code point, as `str`'s order is.
+        self.roster
+            .online
+            .binary_search_by(|name| name.as_str().cmp(user))
+            .is_ok()
+    }
+
+    /// The `presence state` frame of these names.
+    pub fn frame(&self) -> ByteString {
+        self.frame
+            .get_or_init(|| ServerEvent::PresenceState(&self.roster.online).to_text())
+            .clone()
+    }
+}
+
+/// One shared roster read: its result once done, for every caller of it.
+type Flight = tokio::sync::OnceCell<Result<Arc<Online>, Arc<StoreError>>>;
+
+/// The single flight of roster reads (see the module docs).
+#[derive(Default)]
+struct Flights {
+    /// The read that callers join until it starts (sealed: taken out).
+    next: Mutex<Option<Arc<Flight>>>,
+    /// Held while a read is out: one at a time, so that the callers who
+    /// arrive meanwhile share the next.
+    reading: tokio::sync::Mutex<()>,
+    /// The last read: a read that finds the same roster hands it out again,
+    /// so that sockets reading one after the other (the embedded store
+    /// answers at once: its flights rarely overlap) share it too.
+    latest: Arc<Latest>,
+}
 
 /// Counts the lobby's logged-in sockets by user and announces who comes and goes.
 #[derive(Clone)]
@@ -59,6 +156,7 @@ pub struct Presence {
     instance: InstanceId,
     grace: Duration,
     instance_ttl: Duration,
+    flights: Arc<Flights>,
 }
 
 impl Presence {
@@ -78,6 +176,7 @@ impl Presence {
             instance,
             grace,
             instance_ttl,
+            flights: Arc::default(),
         }
     }
 
@@ -174,7 +273,45 @@ impl Presence {
 
     /// Who is online now.
     pub async fn roster(&self) -> Result<Roster, StoreError> {
-        self.store.presence_roster().await
+        Ok(self.online().await?.roster.clone())
+    }
+
+    /// Who is online now, from a read that started after this call, shared
+    /// with every caller that asked before it started (see the module docs).
+    pub async fn online(&self) -> Result<Arc<Online>, StoreError> {
+        let flight = lock(&self.flights.next)
+            .get_or_insert_with(Arc::default)
+            .clone();
+        // Whoever of its callers is polled first reads; should it be dropped
+        // (its caller timed out), another caller reads instead.
+        let read = flight.get_or_init(|| self.read_for(&flight)).await;
+        read.clone().map_err(|err| copy(&err))
+    }
+
+    /// Reads the roster for `flight`, once no other read is out, sealing it
+    /// first so that no one joins it after its read started.
+    async fn read_for(&self, flight: &Arc<Flight>) -> Result<Arc<Online>, Arc<StoreError>> {
+        let _turn = self.flights.reading.lock().await;
+        {
+            let mut next = lock(&self.flights.next);
+            if next.as_ref().is_some_and(|open| Arc::ptr_eq(open, flight)) {
+                *next = None;
+            }
+        }
+        let roster = self.store.presence_roster().await.map_err(Arc::new)?;
+        let mut latest = lock(&self.flights.latest);
+        // The same names at the same version: the same roster (comparing
+        // the names too keeps this true should the store's count restart).
+        if let Some(same) = latest.as_ref().filter(|last| last.roster == roster) {
+            return Ok(same.clone());
+        }
+        let online = Arc::new(Online {
+            roster,
+            frame: OnceLock::new(),
+            newest: Arc::downgrade(&self.flights.latest),
+        });
+        *latest = Some(online.clone());
+        Ok(online)
     }
 
     /// Starts the keeper on the current runtime: the grace sweep, the
@@ -246,5 +383,13 @@ impl Presence {
             frame: ByteString::new(),
         };
         self.events.emit(event).await;
+    }
+}
+
+/// A shared read's error, for one of its callers (the same text).
+fn copy(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Unavailable(source) => StoreError::Unavailable(anyhow::anyhow!("{source:#}")),
+        StoreError::Corrupt(what) => StoreError::Corrupt(what.clone()),
     }
 }

@@ -14,9 +14,8 @@ use super::{
 };
 use crate::{
     protocol::ServerEvent,
-    services::{LobbyView, Services},
+    services::{LobbyView, Online, Services},
     session::{SessionData, SessionId},
-    store::Roster,
 };
 
 /// What a socket read, and whether presence now counts it.
@@ -27,7 +26,9 @@ pub struct Opening {
 
 struct Snapshot {
     data: SessionData,
-    roster: Roster,
+    /// Shared with the sockets that read at the same time (one read, one
+    /// `presence state` frame for them all).
+    roster: Arc<Online>,
     lobby: LobbyView,
 }
 
@@ -75,8 +76,8 @@ impl Socket {
         let (data, roster, lobby) = (&snapshot.data, &snapshot.roster, &snapshot.lobby);
         self.view.show_count(data.count);
         out.send(ServerEvent::Session(data).to_text());
-        self.view.show_roster(&roster.online, roster.version);
-        out.send(ServerEvent::PresenceState(&roster.online).to_text());
+        self.view.show_roster(roster);
+        out.send(roster.frame());
         let history: Vec<_> = lobby.messages.iter().map(|(_, message)| message).collect();
         out.send(ServerEvent::ChatHistory(&history).to_text());
         self.view.show_history_up_to(lobby.head);
@@ -88,7 +89,7 @@ impl Socket {
             out.send(ServerEvent::CurrentCount(data.count).to_text());
         }
         let (mut online, mut offline) = (Vec::new(), Vec::new());
-        for (name, is_online) in self.view.show_roster(&roster.online, roster.version) {
+        for (name, is_online) in self.view.show_roster(roster) {
             if is_online { &mut online } else { &mut offline }.push(Arc::from(name));
         }
         send_presence(out, &online, &offline);
@@ -150,7 +151,7 @@ async fn read(
     );
     *counted = joined?;
     let data = data?.map_err(Failure::Ended)?;
-    let roster = services.presence.roster().await?;
+    let roster = services.presence.online().await?;
     Ok(Snapshot {
         data,
         roster,

@@ -3,20 +3,32 @@
 //! messages never repeat or overlap the history, and each user's presence
 //! strictly alternates between online and offline.
 //!
-//! Its memory is bounded by the users it shows online plus those it saw go
-//! offline in the last [`FORGET_AFTER`] or so: a user shown offline for that
-//! long is forgotten, and the floor below which announcements count as
-//! stale rises to match, so a forgotten user's late announcement (at most
-//! milliseconds late in practice: publishes from two instances crossing)
-//! still loses.
+//! The roster it greeted with is not copied: it is the [`Online`] read
+//! shared by every socket that greeted with the same read, and the view
+//! keeps per user only what differs from it or was announced since (its
+//! exceptions). Sockets greeting together thus cost one roster, not one
+//! entry per user online each. After each presence batch a view moves onto
+//! the newest roster its instance read, if that is another one (a change of
+//! representation only: it shows exactly what it showed), so that sockets
+//! that greeted with rosters of their own, one after another, come to share
+//! one.
+//!
+//! Its own memory is bounded by the users announced in the last
+//! [`FORGET_AFTER`] or so and those it shows otherwise than its roster: a
+//! user shown offline for that long is forgotten, and the floor below which
+//! announcements count as stale rises to match, so a forgotten user's late
+//! announcement (at most milliseconds late in practice: publishes from two
+//! instances crossing) still loses. Users of the shared roster shown offline
+//! since stay exceptions until they are half of it; the view then copies
+//! what it shows into a roster of its own, and forgets them.
 
 use std::{
-    collections::HashMap,
+    collections::{hash_map::Entry, HashMap},
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use crate::events::Order;
+use crate::{events::Order, services::Online, store::Roster};
 
 /// A socket's view. Until it has greeted (sent its opening frames), it shows
 /// nothing else: a live frame then would come before the state it updates.
@@ -33,8 +45,12 @@ pub struct View {
     seq: Option<u64>,
     /// Presence transitions up to this version are in the roster shown.
     floor: u64,
-    /// Per user: shown online?, and the newest version seen.
-    users: HashMap<Arc<str>, (bool, u64)>,
+    /// The roster last shown (shared with every socket that read it).
+    roster: Option<Arc<Online>>,
+    /// Per user shown otherwise than the roster says, or whose newest
+    /// version seen is above the floor: shown online?, and that version. Any
+    /// other user is shown as the roster says, seen at or below the floor.
+    exceptions: HashMap<Arc<str>, (bool, u64)>,
     /// The newest presence version seen.
     newest: u64,
     /// `newest` at the last sweep, and when that was.
@@ -64,35 +80,68 @@ impl View {
         true
     }
 
-    /// Records a roster about to be shown as `presence state` (`online` at
-    /// `version`), and returns the changes from what was shown before, for
-    /// a socket that already showed one.
-    pub fn show_roster(&mut self, online: &[String], version: u64) -> Vec<(String, bool)> {
-        let mut changes = Vec::new();
+    /// Records a roster about to be shown as `presence state` (its names at
+    /// its version), and returns the changes from what was shown before,
+    /// for a socket that already showed one.
+    pub fn show_roster(&mut self, roster: &Arc<Online>) -> Vec<(String, bool)> {
         let had_roster = self.seq.is_some();
-        for (user, (shown, _)) in &mut self.users {
-            // The roster is sorted (by code point, as `str`'s order is).
-            let now = online
-                .binary_search_by(|name| name.as_str().cmp(user))
-                .is_ok();
-            if *shown != now {
-                *shown = now;
-                changes.push((user.to_string(), now));
-            }
-        }
-        for user in online {
-            if !self.users.contains_key(user.as_str()) {
-                self.users.insert(user.as_str().into(), (true, version));
-                changes.push((user.clone(), true));
-            }
-        }
-        self.floor = self.floor.max(version);
+        let mut changes = self.changes_to(roster);
+        self.floor = self.floor.max(roster.version());
+        let floor = self.floor;
+        // Each user is now shown as the new roster says; only the versions
+        // seen above the floor are left to remember.
+        self.exceptions.retain(|user, (shown, seen)| {
+            *shown = roster.contains(user);
+            *seen > floor
+        });
+        self.roster = Some(roster.clone());
         if had_roster {
             changes.sort();
             changes
         } else {
             Vec::new()
         }
+    }
+
+    /// The users whose shown state `roster` changes, and to what.
+    fn changes_to(&self, roster: &Online) -> Vec<(String, bool)> {
+        let mut changes: Vec<(String, bool)> = self
+            .exceptions
+            .iter()
+            .filter(|(user, (shown, _))| *shown != roster.contains(user))
+            .map(|(user, (shown, _))| (user.to_string(), !*shown))
+            .collect();
+        let old: &[String] = self.roster.as_deref().map_or(&[], Online::names);
+        differences(old, roster.names(), |user, now| {
+            if !self.exceptions.contains_key(user) {
+                changes.push((user.to_owned(), now));
+            }
+        });
+        changes
+    }
+
+    /// Takes `newer` as its roster, showing exactly what it showed: the
+    /// exceptions become what differs from `newer` (and the versions above
+    /// the floor). Only its memory changes: a socket that greeted with a
+    /// roster of its own moves to the one the instance shares.
+    fn rebase(&mut self, newer: &Arc<Online>) {
+        let floor = self.floor;
+        let mut exceptions: HashMap<Arc<str>, (bool, u64)> = self
+            .exceptions
+            .iter()
+            .filter(|(user, (shown, seen))| *seen > floor || *shown != newer.contains(user))
+            .map(|(user, state)| (user.clone(), *state))
+            .collect();
+        let old: &[String] = self.roster.as_deref().map_or(&[], Online::names);
+        // Users in one roster only, shown as the old one says.
+        differences(old, newer.names(), |user, in_newer| {
+            if !self.exceptions.contains_key(user) {
+                exceptions.insert(user.into(), (!in_newer, 0));
+            }
+        });
+        exceptions.shrink_to_fit();
+        self.exceptions = exceptions;
+        self.roster = Some(newer.clone());
     }
 
     /// Records the lobby position the history ends at.
@@ -138,12 +187,28 @@ impl View {
         if version <= self.floor {
             return None;
         }
-        let (shown, seen) = self.users.entry(user.clone()).or_insert((false, 0));
-        if version <= *seen {
-            return None;
+        match self.exceptions.entry(user.clone()) {
+            Entry::Occupied(mut entry) => {
+                let (shown, seen) = entry.get_mut();
+                if version <= *seen {
+                    return None;
+                }
+                *seen = version;
+                Some(std::mem::replace(shown, online))
+            }
+            Entry::Vacant(entry) => {
+                entry.insert((online, version));
+                Some(self.roster.as_ref().is_some_and(|r| r.contains(user)))
+            }
         }
-        *seen = version;
-        Some(std::mem::replace(shown, online))
+    }
+
+    /// Whether it shows `user` online.
+    fn shown(&self, user: &str) -> bool {
+        match self.exceptions.get(user) {
+            Some((shown, _)) => *shown,
+            None => self.roster.as_ref().is_some_and(|r| r.contains(user)),
+        }
     }
 
     /// Records a batch's presence changes (its `Order::Presence` orders)
@@ -183,14 +248,23 @@ impl View {
         }
         let (mut online, mut offline) = (Vec::new(), Vec::new());
         for (user, was) in before {
-            match self.users.get(&user).map(|(shown, _)| *shown) {
-                Some(true) if !was => online.push(user),
-                Some(false) | None if was => offline.push(user),
+            match (was, self.shown(&user)) {
+                (false, true) => online.push(user),
+                (true, false) => offline.push(user),
                 _ => {}
             }
         }
         online.sort_unstable();
         offline.sort_unstable();
+        if let Some(newest) = self.roster.as_ref().and_then(|roster| roster.newest()) {
+            if self
+                .roster
+                .as_ref()
+                .is_some_and(|roster| !Arc::ptr_eq(roster, &newest))
+            {
+                self.rebase(&newest);
+            }
+        }
         (online, offline)
     }
 
@@ -202,197 +276,84 @@ impl View {
             Some((at, _)) if now.saturating_duration_since(at) < FORGET_AFTER => {}
             Some((_, mark)) => {
                 self.floor = self.floor.max(mark);
-                let floor = self.floor;
-                self.users
-                    .retain(|_, (online, seen)| *online || *seen > floor);
-                self.users.shrink_to_fit();
+                let (floor, roster) = (self.floor, self.roster.as_deref());
+                // Kept: what the roster does not say, and versions above
+                // the floor; a user left out is shown as the roster says.
+                self.exceptions.retain(|user, (shown, seen)| {
+                    *seen > floor || *shown != roster.is_some_and(|r| r.contains(user))
+                });
+                self.own_roster_if_stale();
+                self.exceptions.shrink_to_fit();
                 self.swept = Some((now, self.newest));
             }
             None => self.swept = Some((now, self.newest)),
         }
     }
 
-    /// How many users it remembers.
+    /// Once half the shared roster's users are shown offline (exceptions
+    /// kept for them alone), copies what it shows into a roster of its own,
+    /// so that they can be forgotten.
+    fn own_roster_if_stale(&mut self) {
+        let Some(roster) = self.roster.clone() else {
+            return;
+        };
+        let gone = self
+            .exceptions
+            .iter()
+            .filter(|(user, (shown, _))| !*shown && roster.contains(user))
+            .count();
+        if gone == 0 || gone * 2 < roster.names().len() {
+            return;
+        }
+        let mut online: Vec<String> = roster
+            .names()
+            .iter()
+            .filter(|user| self.shown(user))
+            .cloned()
+            .collect();
+        online.extend(
+            self.exceptions
+                .iter()
+                .filter(|(user, (shown, _))| *shown && !roster.contains(user))
+                .map(|(user, _)| user.to_string()),
+        );
+        online.sort_unstable();
+        let version = roster.version();
+        self.roster = Some(Online::new(Roster { online, version }));
+        let floor = self.floor;
+        self.exceptions.retain(|_, (_, seen)| *seen > floor);
+    }
+
+    /// How many users it remembers on its own (the shared roster aside).
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.users.len()
+        self.exceptions.len()
+    }
+}
+
+/// Calls `each` with every name in exactly one of two sorted lists, and
+/// whether it is in `new`.
+fn differences(old: &[String], new: &[String], mut each: impl FnMut(&str, bool)) {
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        let (user, in_new) = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(was), Some(is)) if was == is => {
+                old.next();
+                new.next();
+                continue;
+            }
+            (Some(was), Some(is)) if was < is => (old.next(), false),
+            (Some(_), None) => (old.next(), false),
+            (_, Some(_)) => (new.next(), true),
+        };
+        if let Some(user) = user {
+            each(user, in_new);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn greeted(online: &[&str], version: u64, head: u64) -> View {
-        let mut view = View::default();
-        view.show_count(0);
-        let online: Vec<String> = online.iter().map(|&u| u.to_owned()).collect();
-        view.show_roster(&online, version);
-        view.show_history_up_to(head);
-        view
-    }
-
-    fn presence(user: &str, online: bool, version: u64) -> Order {
-        Order::Presence {
-            user: user.into(),
-            online,
-            version,
-        }
-    }
-
-    #[test]
-    fn nothing_is_shown_before_the_greeting() {
-        let mut view = View::default();
-        assert!(!view.admits(&Order::Always));
-        assert!(!view.admits(&Order::LobbySequence(1)));
-    }
-
-    #[test]
-    fn counts_only_go_up_and_messages_never_repeat() {
-        let mut view = greeted(&[], 0, 5);
-        assert!(view.admits(&Order::SessionCount(2)));
-        assert!(!view.admits(&Order::SessionCount(2)));
-        assert!(!view.admits(&Order::SessionCount(1)));
-        assert!(!view.admits(&Order::LobbySequence(5)), "in the history");
-        assert!(view.admits(&Order::LobbySequence(6)));
-        assert!(!view.admits(&Order::LobbySequence(6)));
-    }
-
-    #[test]
-    fn presence_alternates_and_late_announcements_lose() {
-        let mut view = greeted(&["alice"], 4, 0);
-        assert!(!view.admits(&presence("alice", true, 3)), "in the roster");
-        assert!(!view.admits(&presence("alice", true, 5)), "already online");
-        // Offline at 7 arrives after online at 8: the late one is dropped.
-        assert!(!view.admits(&presence("alice", true, 8)));
-        assert!(!view.admits(&presence("alice", false, 7)));
-        assert!(view.admits(&presence("alice", false, 9)));
-        assert!(view.admits(&presence("alice", true, 10)));
-        assert!(view.admits(&presence("bob", true, 11)));
-        assert!(!view.admits(&presence("bob", true, 12)));
-    }
-
-    #[test]
-    fn users_long_offline_are_forgotten_and_their_late_announcements_still_lose() {
-        let start = Instant::now();
-        let mut view = greeted(&[], 0, 0);
-        let mut version = 0;
-        for round in 0..5 {
-            let now = start + FORGET_AFTER * round;
-            for user in 0..1_000 {
-                let name = format!("user-{round}-{user}");
-                version += 1;
-                assert!(view.admits_at(&presence(&name, true, version), now));
-                version += 1;
-                assert!(view.admits_at(&presence(&name, false, version), now));
-            }
-        }
-        version += 1;
-        assert!(view.admits_at(&presence("stays", true, version), start + FORGET_AFTER * 6));
-        assert!(
-            view.remembered() <= 2_001,
-            "remembers {} users",
-            view.remembered()
-        );
-        // A forgotten user's stale online announcement is still refused.
-        assert!(!view.admits_at(&presence("user-0-0", true, 1), start + FORGET_AFTER * 6));
-        // The user shown online is never forgotten.
-        let later = start + FORGET_AFTER * 20;
-        assert!(!view.admits_at(&presence("other", true, 1), later));
-        assert!(view.admits_at(&presence("stays", false, version + 1), later));
-    }
-
-    #[test]
-    fn a_batch_shows_net_changes_sorted_and_keeps_alternation() {
-        let mut view = greeted(&["alice"], 4, 0);
-        let (online, offline) = view.show_presence(&[
-            presence("carol", true, 7),
-            presence("bob", true, 5),
-            presence("alice", false, 6),
-            // Dave came and went within the batch: in neither list.
-            presence("dave", true, 8),
-            presence("dave", false, 9),
-            // Stale: in the roster already.
-            presence("alice", true, 3),
-        ]);
-        assert_eq!(online, vec![Arc::from("bob"), Arc::from("carol")]);
-        assert_eq!(offline, vec![Arc::from("alice")]);
-        // Late and repeated changes show nothing.
-        let (online, offline) =
-            view.show_presence(&[presence("bob", true, 10), presence("carol", false, 6)]);
-        assert!(online.is_empty() && offline.is_empty());
-        // Order inside a batch is by version, not arrival.
-        let (online, offline) =
-            view.show_presence(&[presence("bob", true, 12), presence("bob", false, 11)]);
-        assert!(
-            online.is_empty() && offline.is_empty(),
-            "bob ends online, as shown"
-        );
-    }
-
-    proptest::proptest! {
-        /// Whatever the changes, their arrival order and how they fall into
-        /// batches: each frame's lists are sorted, disjoint and not both
-        /// empty; each user alternates online/offline across frames, online
-        /// first; and each user ends as its newest change says.
-        #[test]
-        fn batches_keep_alternation_and_end_at_the_newest_state(
-            changes in proptest::collection::vec((0..4_usize, proptest::bool::ANY), 1..60),
-            arrival in proptest::collection::vec(proptest::num::usize::ANY, 60),
-            cuts in proptest::collection::vec(proptest::bool::ANY, 60),
-        ) {
-            let users = ["ann", "bob", "cy", "dee"];
-            let mut all: Vec<Order> = changes
-                .iter()
-                .enumerate()
-                .map(|(i, (user, online))| presence(users[*user], *online, i as u64 + 1))
-                .collect();
-            // Any arrival order (a shuffle driven by `arrival`).
-            for (i, pick) in arrival.iter().enumerate().take(all.len()) {
-                let j = i + pick % (all.len() - i);
-                all.swap(i, j);
-            }
-            let mut view = greeted(&[], 0, 0);
-            let mut shown: HashMap<&str, bool> = HashMap::new();
-            let mut batch = Vec::new();
-            let now = Instant::now();
-            for (i, change) in all.iter().enumerate() {
-                batch.push(change.clone());
-                if cuts[i] || i + 1 == all.len() {
-                    let (online, offline) = view.show_presence_at(&batch, now);
-                    batch.clear();
-                    proptest::prop_assert!(online.windows(2).all(|w| w[0] < w[1]));
-                    proptest::prop_assert!(offline.windows(2).all(|w| w[0] < w[1]));
-                    proptest::prop_assert!(online.iter().all(|u| !offline.contains(u)));
-                    for (list, state) in [(&online, true), (&offline, false)] {
-                        for user in list.iter() {
-                            let user = users.iter().find(|u| ***u == **user).copied().unwrap_or("?");
-                            let before = shown.insert(user, state).unwrap_or(false);
-                            proptest::prop_assert_ne!(before, state, "{} shown {} twice", user, state);
-                        }
-                    }
-                }
-            }
-            for (index, user) in users.iter().enumerate() {
-                // Versions follow `changes`' order: the newest is the last.
-                let newest = changes
-                    .iter()
-                    .rev()
-                    .find(|(of, _)| *of == index)
-                    .is_some_and(|(_, online)| *online);
-                proptest::prop_assert_eq!(shown.get(user).copied().unwrap_or(false), newest, "{}", user);
-            }
-        }
-    }
-
-    #[test]
-    fn a_new_roster_yields_what_changed() {
-        let mut view = greeted(&["alice", "bob"], 4, 0);
-        let now = ["bob".to_owned(), "carol".to_owned()];
-        assert_eq!(
-            view.show_roster(&now, 9),
-            vec![("alice".to_owned(), false), ("carol".to_owned(), true)]
-        );
-        assert!(!view.admits(&presence("carol", true, 8)));
-    }
-}
+mod reference;
+#[cfg(test)]
+mod tests;
