@@ -109,6 +109,9 @@ pub struct Engine {
     next_token: u64,
     /// When the pong to the last ping is due; `None` when not waiting.
     pub(super) pong_due: Option<Instant>,
+    /// When the next ping is due to be sent (its timer may fire late on a
+    /// busy machine; the pong's deadline counts from this, not from then).
+    pub(super) ping_at: Option<Instant>,
     /// Counts pings, so a stale timeout check does nothing.
     pub(super) pings: u64,
     ending: Option<Ending>,
@@ -139,6 +142,7 @@ impl Engine {
             pipe: None,
             next_token: 0,
             pong_due: None,
+            ping_at: None,
             pings: 0,
             ending: None,
             finished: false,
@@ -221,7 +225,10 @@ impl Engine {
     /// Whether the pong is overdue (the heartbeat's timer may not have run
     /// yet): a request checks it before being served.
     pub fn pong_overdue(&self, now: Instant) -> bool {
-        self.pong_due.is_some_and(|due| now >= due)
+        // A ping whose timer has not fired yet counts as sent on time: the
+        // client could not have answered it by its deadline either.
+        let due = self.pong_due.or_else(|| Some(self.ping_at? + self.config().ping_timeout));
+        due.is_some_and(|due| now >= due)
     }
 
     /// A polling GET: answered now, held (the token says which), or refused.

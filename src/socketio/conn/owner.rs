@@ -140,8 +140,10 @@ impl<L: Layer> Conn<L> {
         self.resume(ctx, |layer, io| layer.message(data, io));
     }
 
-    fn schedule_ping(&self, ctx: &mut Context<Self>) {
-        ctx.run_later(self.engine.config().ping_interval, Self::ping);
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        let interval = self.engine.config().ping_interval;
+        self.engine.ping_at = Some(std::time::Instant::now() + interval);
+        ctx.run_later(interval, Self::ping);
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
@@ -150,10 +152,13 @@ impl<L: Layer> Conn<L> {
         }
         let timeout = self.engine.config().ping_timeout;
         self.engine.pings += 1;
-        self.engine.pong_due = Some(std::time::Instant::now() + timeout);
+        // From when the ping was due, however late its timer fired.
+        let sent = self.engine.ping_at.take().unwrap_or_else(std::time::Instant::now);
+        self.engine.pong_due = Some(sent + timeout);
         self.engine.push(vec![Frame::ping()]);
         let ping = self.engine.pings;
-        ctx.run_later(timeout, move |conn, ctx| {
+        let left = (sent + timeout).saturating_duration_since(std::time::Instant::now());
+        ctx.run_later(left, move |conn, ctx| {
             if conn.engine.pings == ping && conn.engine.pong_due.is_some() {
                 conn.engine.end(Ending::Heartbeat);
                 conn.settle(ctx);

@@ -59,7 +59,9 @@ impl Engine {
                 probe,
                 probed: true,
             } => {
-                self.answer_held("6");
+                // A poll held now came after the probe (the probe answered
+                // the one before it), so after the client's `5`: its hold
+                // timer answers it 400, as for any poll after the upgrade.
                 self.mode = Mode::WebSocket;
                 self.pipe = Some(probe);
                 let frames: Vec<Frame> = self.queue.drain(..).collect();
