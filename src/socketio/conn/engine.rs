@@ -227,7 +227,9 @@ impl Engine {
     pub fn pong_overdue(&self, now: Instant) -> bool {
         // A ping whose timer has not fired yet counts as sent on time: the
         // client could not have answered it by its deadline either.
-        let due = self.pong_due.or_else(|| Some(self.ping_at? + self.config().ping_timeout));
+        let due = self
+            .pong_due
+            .or_else(|| Some(self.ping_at? + self.config().ping_timeout));
         due.is_some_and(|due| now >= due)
     }
 

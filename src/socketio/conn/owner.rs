@@ -153,7 +153,11 @@ impl<L: Layer> Conn<L> {
         let timeout = self.engine.config().ping_timeout;
         self.engine.pings += 1;
         // From when the ping was due, however late its timer fired.
-        let sent = self.engine.ping_at.take().unwrap_or_else(std::time::Instant::now);
+        let sent = self
+            .engine
+            .ping_at
+            .take()
+            .unwrap_or_else(std::time::Instant::now);
         self.engine.pong_due = Some(sent + timeout);
         self.engine.push(vec![Frame::ping()]);
         let ping = self.engine.pings;
