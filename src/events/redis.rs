@@ -14,7 +14,7 @@
 //! local socket resyncs (reloads its session, catches up with the lobby).
 //!
 //! A subscription can also go silent without ending (a path that drops
-//! packets): every instance publishes a heartbeat every [`HEARTBEAT_EVERY`],
+//! packets): every instance publishes a heartbeat every `HEARTBEAT_EVERY`,
 //! and a subscriber that has heard nothing at all, its own heartbeat
 //! included, for [`SILENCE`] drops its connection and subscribes anew.
 //! The heartbeat travels on a second channel, `{prefix}events:heartbeat`,
@@ -199,7 +199,7 @@ impl RedisEvents {
     }
 
     /// Starts publishing this instance's heartbeat every
-    /// [`HEARTBEAT_EVERY`], for as long as the runtime lives. The payload is
+    /// `HEARTBEAT_EVERY`, for as long as the runtime lives. The payload is
     /// the instance id, for whoever watches the channel; nobody parses it.
     pub fn spawn_heartbeat(&self) {
         let (mut connection, channel) = (self.connection.clone(), heartbeat_channel(&self.channel));

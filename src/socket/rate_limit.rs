@@ -63,7 +63,7 @@ const CHAT_BUCKETS_KEPT: usize = 1024;
 /// sockets do not buy more messages. Cheap to clone.
 ///
 /// A full bucket is the same as a new one, so once the map grows past
-/// [`CHAT_BUCKETS_KEPT`] the full ones are dropped (at most once a second):
+/// `CHAT_BUCKETS_KEPT` the full ones are dropped (at most once a second):
 /// it holds only the sessions that posted within the last two seconds or so.
 #[derive(Clone)]
 pub struct ChatLimiter {

@@ -1,6 +1,6 @@
 //! A WebSocket of an Engine.IO connection: an `actix-web-actors` actor that
 //! forwards each message to the connection's owner ([`FromPipe`]) and
-//! writes what the owner tells it ([`PipeCmd`]). It judges nothing itself:
+//! writes what the owner tells it (`PipeCmd`). It judges nothing itself:
 //! whether it is the connection's transport or an upgrade's probe, and what
 //! its messages mean, is the owner's call.
 
