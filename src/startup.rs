@@ -44,6 +44,16 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
+        Self::build_with(config, |_: &mut web::ServiceConfig| {}).await
+    }
+
+    /// [`Application::build`] with `extra` routes, registered before the
+    /// app's own so that one of them may take an app path (the examples
+    /// serve their page at `/`). They pass through the same middleware.
+    pub async fn build_with(
+        config: Config,
+        extra: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> std::io::Result<Self> {
         // Before anything records: samples taken without a recorder are lost.
         let metrics = web::Data::new(telemetry::install());
         let registry = Registry::with_batches_of(config.presence_batch);
@@ -78,6 +88,7 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 // Outermost: every request is measured, refused ones too.
                 .wrap(from_fn(routes::measure))
+                .configure(&extra)
                 .configure(routes::configure)
                 .configure(|_cfg| {
                     #[cfg(feature = "socketio")]
