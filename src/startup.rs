@@ -62,19 +62,7 @@ impl Application {
         registry.spawn_watchdog(CLIENT_TIMEOUT);
         let shutdown = Shutdown::default();
         let sessions = services.sessions.clone();
-        let state = web::Data::new(AppState {
-            services,
-            sockets: socket::Settings {
-                reload_interval: config.reload_interval,
-                queue_bytes: config.socket_queue_bytes,
-                chat_limit: ChatLimiter::new(config.chat_rate),
-            },
-            cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
-            origins: OriginPolicy::new(config.allowed_origins.clone()),
-            socket_auth: config.socket_auth,
-            max_sockets_per_session: config.max_sockets_per_session,
-            shutdown: shutdown.clone(),
-        });
+        let state = web::Data::new(app_state(&config, services, shutdown.clone()));
 
         let listener = TcpListener::bind((config.host, config.port))?;
         let port = listener.local_addr()?.port();
@@ -127,6 +115,24 @@ impl Application {
     /// Serves until shutdown.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// What every handler and socket reads: the services and the settings
+/// taken from `config`.
+fn app_state(config: &Config, services: Services, shutdown: Shutdown) -> AppState {
+    AppState {
+        services,
+        sockets: socket::Settings {
+            reload_interval: config.reload_interval,
+            queue_bytes: config.socket_queue_bytes,
+            chat_limit: ChatLimiter::new(config.chat_rate),
+        },
+        cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
+        origins: OriginPolicy::new(config.allowed_origins.clone()),
+        socket_auth: config.socket_auth,
+        max_sockets_per_session: config.max_sockets_per_session,
+        shutdown,
     }
 }
 
