@@ -44,6 +44,16 @@ impl Application {
     /// Builds every part and binds `config.host:config.port`. Must run inside
     /// an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
     pub async fn build(config: Config) -> std::io::Result<Self> {
+        Self::build_with(config, |_: &mut web::ServiceConfig| {}).await
+    }
+
+    /// [`Application::build`] with `extra` routes, registered before the
+    /// app's own so that one of them may take an app path (the examples
+    /// serve their page at `/`). They pass through the same middleware.
+    pub async fn build_with(
+        config: Config,
+        extra: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> std::io::Result<Self> {
         // Before anything records: samples taken without a recorder are lost.
         let metrics = web::Data::new(telemetry::install());
         let registry = Registry::with_batches_of(config.presence_batch);
@@ -52,19 +62,7 @@ impl Application {
         registry.spawn_watchdog(CLIENT_TIMEOUT);
         let shutdown = Shutdown::default();
         let sessions = services.sessions.clone();
-        let state = web::Data::new(AppState {
-            services,
-            sockets: socket::Settings {
-                reload_interval: config.reload_interval,
-                queue_bytes: config.socket_queue_bytes,
-                chat_limit: ChatLimiter::new(config.chat_rate),
-            },
-            cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
-            origins: OriginPolicy::new(config.allowed_origins.clone()),
-            socket_auth: config.socket_auth,
-            max_sockets_per_session: config.max_sockets_per_session,
-            shutdown: shutdown.clone(),
-        });
+        let state = web::Data::new(app_state(&config, services, shutdown.clone()));
 
         let listener = TcpListener::bind((config.host, config.port))?;
         let port = listener.local_addr()?.port();
@@ -78,6 +76,7 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 // Outermost: every request is measured, refused ones too.
                 .wrap(from_fn(routes::measure))
+                .configure(&extra)
                 .configure(routes::configure)
                 .configure(|_cfg| {
                     #[cfg(feature = "socketio")]
@@ -116,6 +115,24 @@ impl Application {
     /// Serves until shutdown.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// What every handler and socket reads: the services and the settings
+/// taken from `config`.
+fn app_state(config: &Config, services: Services, shutdown: Shutdown) -> AppState {
+    AppState {
+        services,
+        sockets: socket::Settings {
+            reload_interval: config.reload_interval,
+            queue_bytes: config.socket_queue_bytes,
+            chat_limit: ChatLimiter::new(config.chat_rate),
+        },
+        cookie: SessionCookie::new(config.secret.key.clone(), config.cookie_secure),
+        origins: OriginPolicy::new(config.allowed_origins.clone()),
+        socket_auth: config.socket_auth,
+        max_sockets_per_session: config.max_sockets_per_session,
+        shutdown,
     }
 }
 

@@ -6,10 +6,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const BINARY = process.env.SESSION_BRIDGE_BIN ?? `${REPO}target/debug/session-bridge`;
+/** The example binaries, next to BINARY (`cargo build --all-targets` builds them). */
+export const EXAMPLES = `${dirname(BINARY)}/examples/`;
 export const SPA_SERVER = `${REPO}examples/spa/serve.mjs`;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -108,11 +111,13 @@ async function stopChild(child, signal = 'SIGTERM', timeoutMs = 12_000) {
  * @param {object} [options]
  * @param {number} [options.port]
  * @param {Record<string, string>} [options.env] extra variables (ALLOWED_ORIGINS, REDIS_URL, ...)
+ * @param {string} [options.binary] another binary built on the app (an example: `${EXAMPLES}socketio_pages`)
+ * @param {string[]} [options.args] its arguments
  * @returns {Promise<AppServer>}
  */
-export async function startApp({ port, env = {} } = {}) {
-  if (!existsSync(BINARY)) {
-    throw new Error(`the app binary ${BINARY} is missing: run \`cargo build --bin session-bridge\` in the repository first`);
+export async function startApp({ port, env = {}, binary = BINARY, args = [] } = {}) {
+  if (!existsSync(binary)) {
+    throw new Error(`the app binary ${binary} is missing: run \`cargo build --locked --all-targets\` in the repository first`);
   }
   port ??= await freePort();
   const fullEnv = {
@@ -123,18 +128,19 @@ export async function startApp({ port, env = {} } = {}) {
     RUST_LOG: 'info',
     ...env,
   };
-  const child = launch(BINARY, [], fullEnv);
+  const child = launch(binary, args, fullEnv);
   const origin = `http://127.0.0.1:${port}`;
   await waitReady(`session-bridge on port ${port}`, child, async () => {
     const res = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1000) });
     return res.status === 200;
   }, 15_000);
-  return new AppServer(child, port, origin, fullEnv);
+  return new AppServer(child, port, origin, fullEnv, { binary, args });
 }
 
 export class AppServer {
-  constructor(child, port, origin, env) {
+  constructor(child, port, origin, env, command = { binary: BINARY, args: [] }) {
     this.child = child;
+    this.command = command;
     this.pid = child.pid;
     this.port = port;
     this.origin = origin;
@@ -162,7 +168,7 @@ export class AppServer {
   /** Starts the same binary again on the same port with the same environment. */
   async restart() {
     await this.stop();
-    return startApp({ port: this.port, env: this.env });
+    return startApp({ port: this.port, env: this.env, ...this.command });
   }
 }
 
