@@ -108,55 +108,18 @@ where
     .boxed_local()
 }
 
-struct SocketEndpoint;
-
-impl Endpoint for SocketEndpoint {
-    type Layer = Sio<TestNamespaces>;
-
-    fn table(&self) -> &'static Connections<Self::Layer> {
-        &SOCKETS
-    }
-
-    fn scope(&self) -> Scope {
-        0
-    }
-
-    fn config(&self) -> EngineConfig {
-        CONFIG
-    }
-
-    fn queue_bytes(&self) -> usize {
-        QUEUE_BYTES
-    }
-
-    fn handshake(
-        &self,
-        _: &HttpRequest,
-        _: Transport,
-    ) -> LocalBoxFuture<'_, Result<Admitted<Self::Layer>, HttpResponse>> {
-        admit(Sio::new(
-            TestNamespaces,
-            CONFIG.max_payload,
-            CONNECT_TIMEOUT,
-        ))
-    }
-
-    fn permits(
-        &self,
-        _: &HttpRequest,
-        _: Option<RoomId>,
-    ) -> LocalBoxFuture<'_, Result<(), HttpResponse>> {
-        async { Ok(()) }.boxed_local()
-    }
+/// An endpoint of the suites: no sessions, every request admitted; the
+/// layer each connection gets is made by `layer`.
+struct TestEndpoint<L: Layer + 'static> {
+    table: &'static Connections<L>,
+    layer: fn() -> L,
 }
 
-struct EchoEndpoint;
+impl<L: Layer + 'static> Endpoint for TestEndpoint<L> {
+    type Layer = L;
 
-impl Endpoint for EchoEndpoint {
-    type Layer = Echo;
-
-    fn table(&self) -> &'static Connections<Echo> {
-        &ECHOES
+    fn table(&self) -> &'static Connections<L> {
+        self.table
     }
 
     fn scope(&self) -> Scope {
@@ -175,8 +138,8 @@ impl Endpoint for EchoEndpoint {
         &self,
         _: &HttpRequest,
         _: Transport,
-    ) -> LocalBoxFuture<'_, Result<Admitted<Echo>, HttpResponse>> {
-        admit(Echo)
+    ) -> LocalBoxFuture<'_, Result<Admitted<L>, HttpResponse>> {
+        admit((self.layer)())
     }
 
     fn permits(
@@ -192,14 +155,22 @@ async fn engine_io(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    serve(req, payload, EchoEndpoint).await
+    let endpoint = TestEndpoint {
+        table: &ECHOES,
+        layer: || Echo,
+    };
+    serve(req, payload, endpoint).await
 }
 
 async fn socket_io(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    serve(req, payload, SocketEndpoint).await
+    let endpoint = TestEndpoint {
+        table: &SOCKETS,
+        layer: || Sio::new(TestNamespaces, CONFIG.max_payload, CONNECT_TIMEOUT),
+    };
+    serve(req, payload, endpoint).await
 }
 
 #[actix_web::main]

@@ -12,7 +12,6 @@
 use std::process::ExitCode;
 
 use actix_web::{web, HttpResponse};
-use session_bridge::{config::Config, startup::Application};
 
 /// The page of the Socket.IO + express-session recipe, byte for byte.
 const RECIPE: &str = include_str!("socketio-recipe/index.html");
@@ -81,31 +80,6 @@ fn main() -> ExitCode {
 
 #[actix_web::main]
 async fn serve(page: Page, path: String) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("configuration error: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    env_logger::Builder::new()
-        .parse_filters(&config.log_filter)
-        .init();
-    let host = config.host;
-    let routes = move |cfg: &mut web::ServiceConfig| page.routes(&path, cfg);
-    let app = match Application::build_with(config, routes).await {
-        Ok(app) => app,
-        Err(err) => {
-            log::error!("cannot start: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    log::info!("serving http://{host}:{}/", app.port());
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            log::error!("server failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    session_bridge::serve::serve_with(move |cfg: &mut web::ServiceConfig| page.routes(&path, cfg))
+        .await
 }

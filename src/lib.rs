@@ -12,6 +12,7 @@ pub mod net;
 pub mod origin;
 pub mod protocol;
 pub mod routes;
+pub mod serve;
 pub mod services;
 pub mod session;
 pub mod shutdown;

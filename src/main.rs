@@ -1,9 +1,10 @@
-//! Reads the configuration, starts logging, and runs the application.
-//! `session-bridge healthcheck` instead checks a running server (for Docker).
+//! The binary: sets up the allocator, then serves the app
+//! (`session_bridge::serve`: configuration, logging, the application), or,
+//! as `session-bridge healthcheck`, checks a running server (for Docker).
 
 use std::process::ExitCode;
 
-use session_bridge::{config::Config, healthcheck, net, startup::Application};
+use session_bridge::{config::Config, healthcheck};
 
 /// mimalloc instead of glibc's allocator: it serves more requests, and with
 /// purging at once (below) it returns the memory of closed sockets to the
@@ -60,45 +61,5 @@ fn health() -> ExitCode {
 
 #[actix_web::main]
 async fn serve() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            // Logging is not set up yet (RUST_LOG itself may be the bad value).
-            eprintln!("configuration error: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    env_logger::Builder::new()
-        .parse_filters(&config.log_filter)
-        .init();
-    match net::raise_descriptor_limit() {
-        Some(limit) => log::debug!("open file limit: {limit}"),
-        None => log::debug!("open file limit: unlimited"),
-    }
-    if config.secret.generated {
-        log::warn!(
-            "SESSION_SECRET is not set: using a random key, so sessions end when this process does"
-        );
-    }
-
-    let (host, kind) = (config.host, config.store.clone());
-    let app = match Application::build(config).await {
-        Ok(app) => app,
-        Err(err) => {
-            log::error!("cannot start: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    log::info!(
-        "serving http://{host}:{} with the {} session store",
-        app.port(),
-        kind.name()
-    );
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            log::error!("server failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    session_bridge::serve::serve_with(|_: &mut actix_web::web::ServiceConfig| {}).await
 }
