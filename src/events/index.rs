@@ -31,7 +31,7 @@ pub enum Push {
 }
 
 /// Where the registry hands a socket its pushes: whatever carries the
-/// socket's frames (an actor's address for `GET /ws`). It must only enqueue,
+/// socket's frames (an actor's address, say). It must only enqueue,
 /// never block: it runs under the registry's lock.
 pub trait Mailbox: Send + Sync {
     /// Enqueues `push` for the socket; a socket that has ended drops it.

@@ -6,6 +6,9 @@
 //! Binary events need no case of their own: their placeholders stay JSON
 //! objects, so `incr` works and a `chat` whose text is one is a bad message.
 
+use std::cell::RefCell;
+
+use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{value::RawValue, Value};
 
@@ -45,6 +48,32 @@ pub fn event_frame(frame: &str) -> Option<Frame> {
     }
     text.push(']');
     Some(Frame::Text(text.into()))
+}
+
+/// [`event_frame`] for a frame many sockets send. The registry hands every
+/// socket of an audience the same `ByteString`, so the last one re-framed
+/// on this thread is kept and handed out again (a clone of its bytes'
+/// handle) instead of being parsed once per socket: a fan-out to 1,000
+/// sockets re-frames about once per worker thread, not 1,000 times. Holding
+/// the source keeps its buffer alive, so an equal pointer and length can
+/// only be the same bytes.
+pub fn shared_event_frame(frame: &ByteString) -> Option<Frame> {
+    thread_local! {
+        static LAST: RefCell<Option<(ByteString, Option<Frame>)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((source, reframed)) = last.as_ref() {
+            if source.as_bytes().as_ptr() == frame.as_bytes().as_ptr()
+                && source.len() == frame.len()
+            {
+                return reframed.clone();
+            }
+        }
+        let reframed = event_frame(frame);
+        *last = Some((frame.clone(), reframed.clone()));
+        reframed
+    })
 }
 
 /// A client's event for the app.
@@ -113,6 +142,18 @@ pub fn ack_error_frame(id: AckId, error: FrameError) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_frame_is_reframed_like_any_other() {
+        let one = ServerEvent::CurrentCount(3).to_text();
+        let two = ServerEvent::CurrentCount(4).to_text();
+        for frame in [&one, &one.clone(), &two, &one] {
+            assert_eq!(shared_event_frame(frame), event_frame(frame));
+        }
+        // Equal bytes in another buffer are parsed, not mistaken for a hit.
+        let copy = ByteString::from(one.to_string());
+        assert_eq!(shared_event_frame(&copy), event_frame(&one));
+    }
     use crate::{
         protocol::{ChatText, ServerEvent},
         session::SessionData,

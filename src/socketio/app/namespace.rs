@@ -64,7 +64,7 @@ struct Events<'a, 'b> {
 
 impl Outlet for Events<'_, '_> {
     fn send(&mut self, frame: ByteString) {
-        if let Some(event) = bridge::event_frame(&frame) {
+        if let Some(event) = bridge::shared_event_frame(&frame) {
             self.io.send(vec![event]);
         }
     }
